@@ -1,0 +1,98 @@
+// Small client-side glue: seq tracking for gap-free live updates, and the theme switch.
+window.navigator_glue = {
+  // Keep the last seq seen for the current session. Events arrive in seq order; a batch whose
+  // first seq skips ahead means some were missed, so ask the server to resend after last_seq.
+  trackSeq: function (events, seq, session) {
+    const state = Object.assign({last_seq: 0, session: session}, seq || {});
+    if (state.session !== session) { state.last_seq = 0; state.session = session; }
+    window.navigatorSeqLog = window.navigatorSeqLog || [];
+    let resync = window.dash_clientside.no_update;
+    const accepted = [];
+    for (const ev of (events || [])) {
+      if (ev.session !== session || ev.seq <= state.last_seq) { continue; }
+      if (ev.seq !== state.last_seq + 1) { resync = {after: state.last_seq, at: Date.now()}; break; }
+      state.last_seq = ev.seq;
+      window.navigatorSeqLog.push(ev.seq);
+      window.navigatorLastEvent = ev;
+      window.navigatorEvents = window.navigatorEvents || [];
+      window.navigatorEvents.push(ev);
+      if (window.navigatorEvents.length > 5000) { window.navigatorEvents.splice(0, 1000); }
+      accepted.push(ev);
+    }
+    window.navigator_glue.liveMap(session, accepted);
+    return [state, resync];
+  },
+  // Connection badge; window.navigatorSocket records the socket id and reconnects (for tests).
+  connection: function (connected, sid) {
+    const info = window.navigatorSocket = window.navigatorSocket || {id: null, ids: [], connected: false};
+    info.connected = !!connected;
+    if (sid && sid !== info.id) { info.id = sid; info.ids.push(sid); }
+    return connected ? ["live", "badge ok"] : ["reconnecting…", "badge warn"];
+  },
+  // Live map without a server round-trip: the browser keeps every candidate of the session
+  // it has received and appends the ones the map does not show yet with Plotly.extendTraces
+  // (a few ms of work, however many points are shown). The server sends a whole figure only
+  // when the session, colour key, theme or coordinates (a UMAP refit) change; the trace's
+  // meta names its session and colour key, and after such a figure is drawn any points it
+  // lacks (computed before they arrived) are appended too. Dedup is by arch string.
+  mapPoints: {session: null, order: [], byArch: new Map()},
+  liveMap: function (session, events) {
+    const acc = this.mapPoints;
+    if (acc.session !== session) { acc.session = session; acc.order = []; acc.byArch = new Map(); }
+    for (const ev of events) {
+      if (ev.type === "candidates") {
+        for (const r of ev.data.records || []) {
+          if (!acc.byArch.has(r.arch)) { acc.order.push(r.arch); }
+          acc.byArch.set(r.arch, r);
+        }
+      } else if (ev.type === "map_update") {
+        for (const [arch, xy] of Object.entries(ev.data.coords || {})) {
+          const r = acc.byArch.get(arch);
+          if (r) { r.x = xy[0]; r.y = xy[1]; }
+        }
+      }
+    }
+    this.syncMap();
+  },
+  syncMap: function () {
+    const gd = document.querySelector("#map .js-plotly-plot");
+    if (!gd || !gd.data || !gd.data[0] || !window.Plotly) { return 0; }
+    if (!gd.__navigatorHooked && gd.on) {
+      gd.__navigatorHooked = true;  // complete a freshly drawn server figure, after it is drawn
+      gd.on("plotly_afterplot", () => setTimeout(() => window.navigator_glue.syncMap(), 0));
+    }
+    const trace = gd.data[0], meta = trace.meta || {}, acc = this.mapPoints;
+    if (!meta.session || meta.session !== acc.session || !trace.customdata) { return 0; }
+    if (gd.__navigatorSource !== trace.customdata || gd.__navigatorCount !== trace.customdata.length) {
+      gd.__navigatorShown = new Set(trace.customdata.map(c => c[0]));
+    }
+    const shown = gd.__navigatorShown, key = meta.color || "accuracy";
+    const x = [], y = [], custom = [], colour = [];
+    for (const arch of acc.order) {
+      const r = acc.byArch.get(arch);
+      if (shown.has(arch) || r.x === null || r.x === undefined) { continue; }
+      shown.add(arch);
+      x.push(r.x); y.push(r.y); custom.push([arch, r.accuracy, r.params]);
+      const value = key in r ? r[key] : (r.scores || {})[key];
+      colour.push(value === undefined ? null : value);
+    }
+    if (x.length) {
+      window.Plotly.extendTraces(gd, {x: [x], y: [y], customdata: [custom], "marker.color": [colour]}, [0]);
+      // The count in the title, without another redraw.
+      const n = gd.data[0].customdata.length, method = meta.method ? ", " + meta.method : "";
+      const text = "Search-space map (" + n.toLocaleString("en-US") + " candidates" + method + ")";
+      if (gd.layout.title) { gd.layout.title.text = text; }
+      const title = gd.querySelector(".gtitle");
+      if (title) { title.textContent = text; }
+    }
+    gd.__navigatorSource = gd.data[0].customdata;
+    gd.__navigatorCount = gd.data[0].customdata.length;
+    return x.length;
+  },
+  toggleTheme: function (n, theme) {
+    let next = theme || "light";
+    if (n) { next = next === "dark" ? "light" : "dark"; }
+    document.documentElement.dataset.theme = next;
+    return next;
+  }
+};

@@ -1,0 +1,449 @@
+"""Dash callbacks: thin glue between components, the live hub and the figures.
+
+Every control becomes a runtime command through ``hub.send``; every view is
+rendered from the hub's :class:`~frontend.state.SessionView` when an ``events``
+batch arrives over the websocket (``Input(SOCKET, "data-events")``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from frontend import figures, ids
+from navigator.commands import CommandError
+from supernet.space import CellTemplate, SearchSpace
+from supernet.steering import SteeringState
+
+if TYPE_CHECKING:
+    from frontend.state import SessionView
+    from navigator.server import LiveHub
+
+EVENTS = Input(ids.SOCKET, "data-events")
+
+
+def template_from_fields(n_nodes: Any, ops: list[str] | None, channels: Any, cells: Any,
+                         overrides: dict[str, list[str]] | None = None) -> dict:
+    """The builder's template: ``ops`` on every edge, except edges with their own list."""
+    doc: dict[str, Any] = {"kind": "cell", "n_nodes": n_nodes, "C": channels, "cells_per_stage": cells}
+    if not overrides or not isinstance(n_nodes, int) or n_nodes < 2:
+        return doc | {"ops": list(ops or [])}
+    edges = {f"{j}<-{i}": list(ops or []) for j in range(1, n_nodes) for i in range(j)}
+    edges.update({k: list(v) for k, v in overrides.items() if k in edges})
+    return doc | {"edges": edges}
+
+
+def preview_edit(steering: dict[str, Any], space: dict[str, Any], kind: str, cp: str,
+                 op: str) -> tuple[str, int]:
+    """Apply an edit to a copy of the steering state: (error or '', resulting space size)."""
+    state = SteeringState.from_dict(steering, SearchSpace.from_dict(space["template"]))
+    try:
+        {"prune_op": lambda: state.prune(cp, op), "restore_op": lambda: state.restore(cp, op),
+         "lock_edge": lambda: state.lock(cp, op), "unlock_edge": lambda: state.unlock(cp)}[kind]()
+    except ValueError as exc:
+        return str(exc), state.space_size()
+    return "", state.space_size()
+
+
+def prune_outside(steering: dict[str, Any], space: dict[str, Any], archs: list[str]
+                  ) -> list[tuple[str, str]]:
+    """The (choice point, op) prunes that keep only ops used by ``archs``, skipping illegal ones."""
+    sp = SearchSpace.from_dict(space["template"])
+    state = SteeringState.from_dict(steering, sp)
+    used = [set() for _ in sp.choice_points]
+    for text in archs:
+        for k, op in enumerate(sp.from_string(text)):
+            used[k].add(op)
+    edits = []
+    for k, cp in enumerate(sp.choice_points):
+        for op in state.allowed(cp.name):
+            if op not in used[k]:
+                try:
+                    state.prune(cp.name, op)
+                except ValueError:
+                    continue
+                edits.append((cp.name, op))
+    return edits
+
+
+def _theme_dark(theme: str | None) -> bool:
+    return theme == "dark"
+
+
+def register_callbacks(app: Dash, hub: LiveHub) -> None:
+    _register_live_views(app, hub)
+    _register_builder(app, hub)
+    _register_controls(app, hub)
+    _register_steering(app, hub)
+    _register_candidates(app, hub)
+    _register_clientside(app)
+
+
+def _marker(view: SessionView, rendered: Any, *types: str) -> dict[str, Any]:
+    """What a view is about to draw; PreventUpdate when a socket batch changed none of it.
+
+    Progress ticks arrive several times a second, and re-drawing the heatmap and the tables
+    for each would cost the server and the browser for nothing. The test is against a marker
+    of what the browser last drew, not against the batch's event types: Dash drops the result
+    of a callback whose input changed while it ran, so one batch's update can be lost, and
+    the next batch must still draw it.
+    """
+    marker = {"session": view.session, "seq": view.changed_at(*types)}
+    if ctx.triggered_id == ids.SOCKET and rendered == marker:
+        raise PreventUpdate
+    return marker
+
+
+def _view(hub: LiveHub, session: str | None) -> SessionView:
+    if not session:
+        raise PreventUpdate
+    return hub.view(session)
+
+
+def _register_live_views(app: Dash, hub: LiveHub) -> None:
+    @app.callback(Output(ids.SEQ, "data", allow_duplicate=True),
+                  Input(ids.SESSION, "data"), Input(ids.SOCKET, "socketId"), Input(ids.RESYNC, "data"),
+                  State(ids.SEQ, "data"), prevent_initial_call=True)
+    def join(session: str | None, sid: str | None, _resync: Any, seq: dict | None) -> Any:
+        if not session or not sid:
+            raise PreventUpdate
+        seq = seq or {}
+        after = seq.get("last_seq", 0) if seq.get("session") == session else 0
+        hub.join(sid, session, after)
+        # Never write the seq store here: the clientside tracker may already have advanced it
+        # with events this join delivered (it resets itself when the session changes).
+        return no_update
+
+    @app.callback(Output(ids.SESSION_STATE, "children"), Output(ids.PROGRESS_BAR, "style"),
+                  Output(ids.PROGRESS_TEXT, "children"), Output(ids.LOSS_CURVE, "figure"),
+                  Output(ids.RENDERED_TRAINING, "data"),
+                  EVENTS, Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  State(ids.RENDERED_TRAINING, "data"))
+    def training(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
+        if not session:
+            return ("no session", {"width": "0%"}, "start a search to see training progress",
+                    figures.training_curves([], _theme_dark(theme)), None)
+        view = hub.view(session)
+        marker = _marker(view, rendered, "train_progress", "session_state")
+        with view.lock:
+            progress = list(view.progress)
+            state = f"{session} · {view.state}" + (f" · {view.message}" if view.message else "")
+        pct, text = figures.progress_summary(progress)
+        return (state, {"width": f"{pct:.1f}%"}, text,
+                figures.training_curves(progress[-2000:], _theme_dark(theme)), marker)
+
+    @app.callback(Output(ids.MAP, "figure"), Output(ids.MAP_COUNT, "data"),
+                  EVENTS, Input(ids.SESSION, "data"), Input(ids.MAP_COLOR, "value"),
+                  Input(ids.THEME, "data"), State(ids.MAP_COUNT, "data"))
+    def architecture_map(_events: Any, session: str | None, color: str, theme: str,
+                         shown: dict | None) -> tuple:
+        if not session:
+            return figures.architecture_map({"archs": [], "x": [], "y": [], "values": {}}), no_update
+        view = hub.view(session)
+        shown = shown or {}
+        with view.lock:
+            version = view.map.version
+        if (ctx.triggered_id == ids.SOCKET and shown.get("session") == session
+                and shown.get("version") == version and shown.get("color") == color
+                and shown.get("theme") == theme):
+            # New candidates only: the browser appends them itself, with no round-trip
+            # (assets/navigator.js, liveMap). A whole figure is sent when the session,
+            # colour key, theme or the coordinates (a UMAP refit) change.
+            raise PreventUpdate
+        full = view.snapshot_map(0)
+        marker = {"session": session, "version": full["version"], "color": color, "theme": theme,
+                  "count": full["total"]}
+        method = "UMAP" if full["version"] else "PCA"
+        return figures.architecture_map(full, color, _theme_dark(theme), method,
+                                        session=session), marker
+
+    @app.callback(Output(ids.HEATMAP, "figure"), Output(ids.WEIGHT_EDGE, "options"),
+                  Output(ids.MAP_COLOR, "options"), Output(ids.RENDERED_HEATMAP, "data"),
+                  EVENTS, Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  State(ids.RENDERED_HEATMAP, "data"))
+    def heatmap(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
+        view = _view(hub, session)
+        marker = _marker(view, rendered, "space", "fitness", "steering", "candidates")
+        with view.lock:
+            if view.space is None:
+                raise PreventUpdate
+            cps = view.space["choice_points"]
+            fig = figures.fitness_heatmap(cps, view.fitness, view.steering, _theme_dark(theme))
+            colours = [k for k in view.map.values if k not in ("parent",)]
+        return fig, [cp["name"] for cp in cps], colours or no_update, marker
+
+    @app.callback(Output(ids.LEADERBOARD, "data"), Output(ids.TIMELINE, "children"),
+                  Output(ids.SESSION_PICK, "options"), Output(ids.EXPORT_STATUS, "children"),
+                  Output(ids.RENDERED_TABLES, "data"),
+                  EVENTS, Input(ids.SESSION, "data"), State(ids.RENDERED_TABLES, "data"))
+    def tables(_events: Any, session: str | None, rendered: Any) -> tuple:
+        if not session:
+            return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", None
+        view = hub.view(session)
+        marker = _marker(view, rendered, "leaderboard", "session_state", "command_ack",
+                         "command_rejected", "error", "exported")
+        options = [{"label": s, "value": s} for s in hub.sessions()]
+        with view.lock:
+            rows = [{"rank": i + 1, **{k: r.get(k) for k in
+                                       ("arch", "accuracy", "params", "flops", "latency_ms", "generation")}}
+                    for i, r in enumerate(view.leaderboard)]
+            items = [html.Li(f"{t.get('user', 'worker')}: {t['text']}", className=f"tl-{t['kind']}")
+                     for t in reversed(view.timeline)]
+            exported = view.exports[-1] if view.exports else None
+        status = f"last export: {exported['files'].get('model', '')}" if exported else ""
+        return rows, items, options, status, marker
+
+
+def _register_builder(app: Dash, hub: LiveHub) -> None:
+    @app.callback(Output(ids.N_NODES, "value"), Output(ids.OPS, "value"),
+                  Output(ids.CHANNELS, "value"), Output(ids.CELLS, "value"),
+                  Input(ids.PRESET, "value"), prevent_initial_call=True)
+    def load_preset(name: str) -> tuple:
+        if name == "custom":
+            raise PreventUpdate
+        t = SearchSpace.from_preset(name).template
+        return t.n_nodes, list(t.edges["1<-0"]), t.C, t.cells_per_stage
+
+    @app.callback(Output(ids.EDGE_PICK, "options"), Output(ids.EDGE_PICK, "value"),
+                  Output(ids.EDGE_OVERRIDES, "data", allow_duplicate=True),
+                  Input(ids.N_NODES, "value"), prevent_initial_call="initial_duplicate")
+    def edges(n_nodes: Any) -> tuple:
+        if not isinstance(n_nodes, int) or not 2 <= n_nodes <= 10:
+            return [], None, {}
+        names = [f"{j}<-{i}" for j in range(1, n_nodes) for i in range(j)]
+        return names, names[0], {}
+
+    @app.callback(Output(ids.EDGE_OPS, "value"), Input(ids.EDGE_PICK, "value"),
+                  State(ids.EDGE_OVERRIDES, "data"), State(ids.OPS, "value"))
+    def show_edge(edge: str | None, overrides: dict | None, ops: list[str]) -> list[str]:
+        return list((overrides or {}).get(edge, ops or [])) if edge else []
+
+    @app.callback(Output(ids.EDGE_OVERRIDES, "data"), Input(ids.EDGE_OPS, "value"),
+                  State(ids.EDGE_PICK, "value"), State(ids.EDGE_OVERRIDES, "data"),
+                  State(ids.OPS, "value"), prevent_initial_call=True)
+    def edit_edge(edge_ops: list[str], edge: str | None, overrides: dict | None,
+                  ops: list[str]) -> dict:
+        overrides = dict(overrides or {})
+        if not edge or sorted(edge_ops or []) == sorted(overrides.get(edge, ops or [])):
+            raise PreventUpdate
+        overrides[edge] = list(edge_ops or [])
+        return overrides
+
+    @app.callback(Output(ids.SPACE_SIZE, "children"), Output(ids.BUILDER_ERROR, "children"),
+                  Input(ids.N_NODES, "value"), Input(ids.OPS, "value"),
+                  Input(ids.CHANNELS, "value"), Input(ids.CELLS, "value"),
+                  Input(ids.EDGE_OVERRIDES, "data"))
+    def validate(n_nodes: Any, ops: list[str], channels: Any, cells: Any,
+                 overrides: dict | None) -> tuple[str, str]:
+        try:
+            space = SearchSpace(CellTemplate.from_dict(
+                template_from_fields(n_nodes, ops, channels, cells, overrides)))
+        except (ValueError, TypeError) as exc:
+            return "", str(exc)
+        return f"{space.size():,} architectures · {len(space)} edges", ""
+
+    @app.callback(Output(ids.SESSION, "data"), Output(ids.BUILDER_ERROR, "children", allow_duplicate=True),
+                  Input(ids.START, "n_clicks"),
+                  State(ids.N_NODES, "value"), State(ids.OPS, "value"), State(ids.CHANNELS, "value"),
+                  State(ids.CELLS, "value"), State(ids.DATASET, "value"), State(ids.EPOCHS, "value"),
+                  State(ids.SAMPLER, "value"), State(ids.EDGE_OVERRIDES, "data"),
+                  prevent_initial_call=True)
+    def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
+              epochs: Any, sampler: str, overrides: dict | None) -> tuple:
+        config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
+                  "dataset": dataset or "digits",
+                  "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
+        try:
+            return hub.start_session(config, owner=hub.user), ""
+        except (ValueError, TypeError) as exc:
+            return no_update, f"cannot start: {exc}"
+
+    @app.callback(Output(ids.SESSION, "data", allow_duplicate=True), Input(ids.SESSION_PICK, "value"),
+                  prevent_initial_call=True)
+    def pick(session: str | None) -> str:
+        if not session:
+            raise PreventUpdate
+        return session
+
+
+def _send(hub: LiveHub, session: str | None, kind: str, args: dict | None = None) -> str:
+    try:
+        hub.send(session, kind, args)
+    except CommandError as exc:
+        return f"not sent: {exc}"
+    return f"sent {kind}"
+
+
+def _register_controls(app: Dash, hub: LiveHub) -> None:
+    @app.callback(Output(ids.SELECTION_INFO, "children", allow_duplicate=True),
+                  Input(ids.PAUSE, "n_clicks"), Input(ids.RESUME, "n_clicks"), Input(ids.STOP, "n_clicks"),
+                  Input(ids.FINETUNE, "n_clicks"), Input(ids.APPLY_PARAMS, "n_clicks"),
+                  State(ids.FINETUNE_EPOCHS, "value"), State(ids.POPULATION, "value"),
+                  State(ids.MUTATION, "value"), State(ids.SESSION, "data"), prevent_initial_call=True)
+    def control(_p: Any, _r: Any, _s: Any, _f: Any, _a: Any, epochs: Any, population: Any,
+                mutation: Any, session: str | None) -> str:
+        kind = {ids.PAUSE: "pause", ids.RESUME: "resume", ids.STOP: "stop",
+                ids.FINETUNE: "finetune", ids.APPLY_PARAMS: "set_search_params"}[ctx.triggered_id]
+        args: dict[str, Any] = {}
+        if kind == "finetune":
+            args = {"epochs": epochs}
+        elif kind == "set_search_params":
+            args = {"population": population, "mutation_prob": mutation}
+        return _send(hub, session, kind, args)
+
+    @app.callback(Output(ids.EXPORT_STATUS, "children", allow_duplicate=True),
+                  Input(ids.EXPORT, "n_clicks"), Input(ids.TRAIN_STANDALONE, "n_clicks"),
+                  State(ids.LEADERBOARD, "derived_virtual_data"),
+                  State(ids.LEADERBOARD, "derived_virtual_selected_rows"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def export(_e: Any, _t: Any, rows: list | None, selected: list | None, session: str | None) -> str:
+        if not rows:
+            return "no candidates yet"
+        row = rows[selected[0]] if selected else rows[0]
+        args = {"arch": row["arch"]}
+        if ctx.triggered_id == ids.TRAIN_STANDALONE:
+            args["train_epochs"] = 5
+        return _send(hub, session, "export", args) + f" for {row['arch']}"
+
+
+def _register_steering(app: Dash, hub: LiveHub) -> None:
+    @app.callback(Output(ids.PENDING, "data"), Output(ids.EDIT_PREVIEW, "children"),
+                  Input(ids.HEATMAP, "clickData"), State(ids.HEAT_MODE, "value"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def pick_cell(click: dict | None, mode: str, session: str | None) -> tuple:
+        if not click or not click.get("points"):
+            raise PreventUpdate
+        view = _view(hub, session)
+        point = click["points"][0]
+        cp, op = point["y"], point["x"]
+        with view.lock:
+            steering, space = dict(view.steering), view.space
+        if space is None:
+            raise PreventUpdate
+        if mode == "lock":
+            kind = "unlock_edge" if steering.get("locked", {}).get(cp) == op else "lock_edge"
+        else:
+            kind = "restore_op" if op in steering.get("pruned", {}).get(cp, []) else "prune_op"
+        error, size = preview_edit(steering, space, kind, cp, op)
+        if error:
+            return None, f"{kind} {op} on {cp}: not possible: {error}"
+        args = {"choice_point": cp} | ({} if kind == "unlock_edge" else {"op": op})
+        return {"type": kind, "args": args}, f"{kind} {op} on {cp} → {size:,} architectures remain. Confirm?"
+
+    @app.callback(Output(ids.EDIT_PREVIEW, "children", allow_duplicate=True),
+                  Output(ids.PENDING, "data", allow_duplicate=True),
+                  Input(ids.CONFIRM_EDIT, "n_clicks"), State(ids.PENDING, "data"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def confirm(_n: Any, pending: dict | None, session: str | None) -> tuple:
+        if not pending:
+            return "click a heatmap cell first", None
+        return _send(hub, session, pending["type"], pending["args"]), None
+
+    @app.callback(Output(ids.WEIGHT_SLIDERS, "children"), Input(ids.WEIGHT_EDGE, "value"),
+                  State(ids.SESSION, "data"))
+    def sliders(edge: str | None, session: str | None) -> list:
+        if not edge or not session:
+            return []
+        view = hub.view(session)
+        with view.lock:
+            cp = next((c for c in (view.space or {}).get("choice_points", []) if c["name"] == edge), None)
+            weights = view.steering.get("weights", {}).get(edge, {})
+        if cp is None:
+            return []
+        return [html.Div([html.Span(op, className="slider-label"),
+                          dcc.Slider(id={"type": ids.WEIGHT_SLIDER, "op": op}, min=0, max=5, step=0.5,
+                                     value=weights.get(op, 1.0), marks=None,
+                                     tooltip={"placement": "right"})], className="slider-row")
+                for op in cp["candidates"]]
+
+    @app.callback(Output(ids.EDIT_PREVIEW, "children", allow_duplicate=True),
+                  Input(ids.APPLY_WEIGHTS, "n_clicks"), State(ids.WEIGHT_EDGE, "value"),
+                  State({"type": ids.WEIGHT_SLIDER, "op": ALL}, "value"),
+                  State({"type": ids.WEIGHT_SLIDER, "op": ALL}, "id"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def apply_weights(_n: Any, edge: str | None, values: list, slider_ids: list, session: str | None) -> str:
+        if not edge or not values:
+            return "pick an edge and set its weights first"
+        weights = {sid["op"]: float(v) for sid, v in zip(slider_ids, values)}
+        return _send(hub, session, "set_sampling_weights", {"choice_point": edge, "weights": weights})
+
+    @app.callback(Output(ids.SELECTION_INFO, "children"), Input(ids.MAP, "selectedData"))
+    def selection(selected: dict | None) -> str:
+        archs = _selected_archs(selected)
+        return f"{len(archs)} candidates selected" if archs else "lasso or box-select points on the map"
+
+    @app.callback(Output(ids.SELECTION_INFO, "children", allow_duplicate=True),
+                  Input(ids.FOCUS, "n_clicks"), Input(ids.PRUNE_OUTSIDE, "n_clicks"),
+                  State(ids.MAP, "selectedData"), State(ids.SESSION, "data"), prevent_initial_call=True)
+    def act_on_selection(_f: Any, _p: Any, selected: dict | None, session: str | None) -> str:
+        archs = _selected_archs(selected)
+        if not archs:
+            return "select candidates on the map first (lasso or box)"
+        if ctx.triggered_id == ids.FOCUS:
+            return _send(hub, session, "focus", {"archs": archs}) + f" around {len(archs)} candidates"
+        view = _view(hub, session)
+        with view.lock:
+            steering, space = dict(view.steering), view.space
+        if space is None:
+            raise PreventUpdate
+        edits = prune_outside(steering, space, archs)
+        for cp, op in edits:
+            _send(hub, session, "prune_op", {"choice_point": cp, "op": op})
+        return f"sent {len(edits)} prunes keeping only ops used by the selection"
+
+
+def _selected_archs(selected: dict | None) -> list[str]:
+    points = (selected or {}).get("points") or []
+    return sorted({p["customdata"][0] for p in points if p.get("customdata")})
+
+
+def _register_candidates(app: Dash, hub: LiveHub) -> None:
+    @app.callback(Output(ids.CANDIDATE_A, "data"), Input(ids.MAP, "clickData"),
+                  Input(ids.LEADERBOARD, "selected_rows"), State(ids.LEADERBOARD, "data"),
+                  prevent_initial_call=True)
+    def choose(click: dict | None, rows: list | None, data: list | None) -> str:
+        if ctx.triggered_id == ids.MAP and click and click.get("points"):
+            point = click["points"][0]
+            if point.get("customdata"):
+                return point["customdata"][0]
+        if rows and data and rows[0] < len(data):
+            return data[rows[0]]["arch"]
+        raise PreventUpdate
+
+    @app.callback(Output(ids.CANDIDATE_B, "data"), Input(ids.PIN_B, "n_clicks"),
+                  State(ids.CANDIDATE_A, "data"), prevent_initial_call=True)
+    def pin(_n: Any, arch: str | None) -> str:
+        if not arch:
+            raise PreventUpdate
+        return arch
+
+    for store, graph, title in ((ids.CANDIDATE_A, ids.CANDIDATE_GRAPH_A, "Selected"),
+                                (ids.CANDIDATE_B, ids.CANDIDATE_GRAPH_B, "Pinned for comparison")):
+        @app.callback(Output(graph, "figure"), Input(store, "data"), Input(ids.THEME, "data"),
+                      State(ids.SESSION, "data"))
+        def draw(arch: str | None, theme: str, session: str | None, _title: str = title) -> Any:
+            record = None
+            if arch and session:
+                view = hub.view(session)
+                with view.lock:
+                    record = view.records.get(arch)
+            return figures.cell_graph(arch, record, _theme_dark(theme), title=_title)
+
+
+def _register_clientside(app: Dash) -> None:
+    app.clientside_callback(
+        "function(events, seq, session) { return window.navigator_glue.trackSeq(events, seq, session); }",
+        Output(ids.SEQ, "data"), Output(ids.RESYNC, "data"),
+        EVENTS, State(ids.SEQ, "data"), State(ids.SESSION, "data"), prevent_initial_call=True)
+    # In the browser, not on the server: the badge must change while the server is unreachable.
+    app.clientside_callback(
+        "function(connected, sid) { return window.navigator_glue.connection(connected, sid); }",
+        Output(ids.CONNECTION, "children"), Output(ids.CONNECTION, "className"),
+        Input(ids.SOCKET, "connected"), Input(ids.SOCKET, "socketId"))
+    app.clientside_callback(
+        "function(n, theme) { return window.navigator_glue.toggleTheme(n, theme); }",
+        Output(ids.THEME, "data"), Input(ids.THEME_TOGGLE, "n_clicks"), State(ids.THEME, "data"))
+
+

@@ -1,0 +1,169 @@
+"""Plotly figures as pure functions: plain data in, ``go.Figure`` out, no Dash state.
+
+They are unit-tested on their own and used by the callbacks, the replay view
+and the benchmarks alike.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+
+OP_COLOURS = {
+    "none": "#9e9e9e", "skip_connect": "#26a69a", "nor_conv_1x1": "#5c6bc0",
+    "nor_conv_3x3": "#ef5350", "nor_conv_5x5": "#ab47bc", "avg_pool_3x3": "#ffa726",
+    "max_pool_3x3": "#8d6e63", "sep_conv_3x3": "#42a5f5", "dil_conv_3x3": "#d4e157",
+}
+COLOR_LABELS = {"accuracy": "accuracy", "params": "parameters", "flops": "FLOPs",
+                "latency_ms": "latency (ms)", "generation": "generation", "loss": "loss"}
+
+
+def _template(dark: bool) -> str:
+    return "plotly_dark" if dark else "plotly_white"
+
+
+def _base(title: str, dark: bool, **layout: Any) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(template=_template(dark), title={"text": title, "x": 0.01, "font": {"size": 14}},
+                      margin={"l": 50, "r": 20, "t": 40, "b": 40}, uirevision="keep", **layout)
+    return fig
+
+
+def training_curves(progress: list[dict[str, Any]], dark: bool = False) -> go.Figure:
+    """Supernet loss (left axis) and accuracy (right axis) per step, with epoch boundaries."""
+    fig = _base("Supernet training", dark, yaxis={"title": "loss"},
+                yaxis2={"title": "accuracy", "overlaying": "y", "side": "right", "range": [0, 1]},
+                xaxis={"title": "epoch"}, legend={"orientation": "h", "y": -0.25})
+    x = [p["epoch"] + p["step"] / max(p["steps_per_epoch"], 1) for p in progress]
+    fig.add_scatter(x=x, y=[p["loss"] for p in progress], name="loss", mode="lines",
+                    line={"color": "#ef5350"})
+    fig.add_scatter(x=x, y=[p["accuracy"] for p in progress], name="accuracy", mode="lines",
+                    yaxis="y2", line={"color": "#42a5f5"})
+    return fig
+
+
+def progress_summary(progress: list[dict[str, Any]]) -> tuple[float, str]:
+    """Percent of planned training done and a one-line status for the progress bar."""
+    if not progress:
+        return 0.0, "waiting for the first training step"
+    p = progress[-1]
+    total = p["epochs"] * p["steps_per_epoch"]
+    done = p["epoch"] * p["steps_per_epoch"] + p["step"]
+    if p["step"] == p["steps_per_epoch"]:
+        done = (p["epoch"] + 1) * p["steps_per_epoch"]
+    pct = 100.0 * min(done / max(total, 1), 1.0)
+    epoch = min(p["epoch"] + 1, p["epochs"])
+    return pct, (f"epoch {epoch}/{p['epochs']} · loss {p['loss']:.3f} · "
+                 f"{p['samples_per_s']:,.0f} samples/s · ETA {_duration(p['eta_s'])}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def map_trace(snapshot: dict[str, Any], color: str = "accuracy") -> dict[str, Any]:
+    """The WebGL scatter trace of the architecture map (also used to extend it in place)."""
+    values = snapshot["values"]
+    colour = values.get(color) or [None] * len(snapshot["archs"])
+    acc = values.get("accuracy") or [None] * len(snapshot["archs"])
+    params = values.get("params") or [None] * len(snapshot["archs"])
+    return {
+        "type": "scattergl", "mode": "markers", "name": "candidates",
+        "x": list(snapshot["x"]), "y": list(snapshot["y"]),
+        "customdata": [[a, c, p] for a, c, p in zip(snapshot["archs"], acc, params)],
+        "marker": {"color": list(colour), "colorscale": "Viridis", "size": 7, "opacity": 0.85,
+                   "showscale": True, "colorbar": {"title": {"text": COLOR_LABELS.get(color, color)}}},
+        "hovertemplate": "%{customdata[0]}<br>accuracy %{customdata[1]:.3f}"
+                         "<br>params %{customdata[2]:,}<extra></extra>",
+    }
+
+
+def architecture_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bool = False,
+                     method: str = "", session: str | None = None) -> go.Figure:
+    """The map figure; the trace's ``meta`` ({session, color, method}) lets the browser
+    append live candidates to it in place (``assets/navigator.js``)."""
+    title = f"Search-space map ({len(snapshot['archs']):,} candidates{', ' + method if method else ''})"
+    fig = _base(title, dark, dragmode="lasso", xaxis={"showticklabels": False, "title": ""},
+                yaxis={"showticklabels": False, "title": ""})
+    fig.add_trace(map_trace(snapshot, color) | {"meta": {"session": session, "color": color,
+                                                         "method": method}})
+    return fig
+
+
+def fitness_heatmap(choice_points: list[dict[str, Any]], matrix: dict[str, Any],
+                    steering: dict[str, Any], dark: bool = False) -> go.Figure:
+    """Choice points x ops: colour = mean accuracy, text = count; pruned grey, locked marked."""
+    ops = sorted({op for cp in choice_points for op in cp["candidates"]},
+                 key=lambda o: list(OP_COLOURS).index(o) if o in OP_COLOURS else 99)
+    names = [cp["name"] for cp in choice_points]
+    z, text, grey = [], [], []
+    pruned, locked = steering.get("pruned", {}), steering.get("locked", {})
+    for cp in choice_points:
+        row_z, row_t, row_g = [], [], []
+        for op in ops:
+            cell = matrix.get(cp["name"], {}).get(op) if op in cp["candidates"] else None
+            is_pruned = op in pruned.get(cp["name"], []) or (
+                cp["name"] in locked and locked[cp["name"]] != op)
+            mean = cell.get("mean") if cell else None
+            row_z.append(None if is_pruned or op not in cp["candidates"] else mean)
+            row_g.append(1 if is_pruned else None)
+            label = "🔒 " if locked.get(cp["name"]) == op else ""
+            count = cell.get("count", 0) if cell else 0
+            row_t.append(f"{label}{mean:.2f}<br>n={count}" if mean is not None else f"{label}n={count}"
+                         if op in cp["candidates"] else "")
+        z.append(row_z)
+        text.append(row_t)
+        grey.append(row_g)
+    fig = _base("Operation fitness (mean accuracy of candidates using the op)", dark,
+                xaxis={"title": "operation", "side": "bottom"}, yaxis={"title": "edge", "autorange": "reversed"})
+    fig.add_heatmap(z=grey, x=ops, y=names, colorscale=[[0, "#bdbdbd"], [1, "#bdbdbd"]],
+                    showscale=False, hoverinfo="skip", name="pruned")
+    fig.add_heatmap(z=z, x=ops, y=names, text=text, texttemplate="%{text}", colorscale="Viridis",
+                    colorbar={"title": {"text": "accuracy"}}, name="fitness",
+                    hovertemplate="%{y} · %{x}<br>mean accuracy %{z:.3f}<extra>click to edit</extra>")
+    return fig
+
+
+def _node_positions(n_nodes: int) -> list[tuple[float, float]]:
+    return [(math.cos(math.pi * (1 - i / max(n_nodes - 1, 1))), 0.25 * math.sin(math.pi * i / max(n_nodes - 1, 1)))
+            for i in range(n_nodes)]
+
+
+def cell_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bool = False,
+               title: str = "Candidate") -> go.Figure:
+    """The cell of an architecture string drawn as nodes and op-labelled edges."""
+    fig = _base(title, dark, xaxis={"visible": False}, yaxis={"visible": False},
+                showlegend=False, height=280)
+    if not arch:
+        fig.add_annotation(text="click a point on the map or a leaderboard row", showarrow=False)
+        return fig
+    nodes = arch.split("+")
+    pos = _node_positions(len(nodes) + 1)
+    for dst, node in enumerate(nodes, start=1):
+        for entry in node.strip("|").split("|"):
+            op, _, src_text = entry.rpartition("~")
+            src = int(src_text)
+            (x0, y0), (x1, y1) = pos[src], pos[dst]
+            bend = 0.35 * (dst - src - 1) + 0.1
+            xs = [x0 + (x1 - x0) * t for t in (0, 0.5, 1)]
+            ys = [y0, (y0 + y1) / 2 + bend, y1]
+            fig.add_scatter(x=xs, y=ys, mode="lines", line={
+                "color": OP_COLOURS.get(op, "#666"), "width": 1 if op == "none" else 3,
+                "dash": "dot" if op == "none" else "solid", "shape": "spline"}, hoverinfo="skip")
+            fig.add_annotation(x=xs[1], y=ys[1], text=op, showarrow=False, font={"size": 10},
+                               bgcolor="rgba(255,255,255,0.6)" if not dark else "rgba(0,0,0,0.5)")
+    fig.add_scatter(x=[p[0] for p in pos], y=[p[1] for p in pos], mode="markers+text",
+                    text=[str(i) for i in range(len(pos))], textposition="middle center",
+                    marker={"size": 26, "color": "#37474f"}, textfont={"color": "white"}, hoverinfo="skip")
+    if record:
+        latency = record.get("latency_ms")
+        fig.add_annotation(
+            x=0, y=-0.45, showarrow=False, font={"size": 11},
+            text=(f"accuracy {record.get('accuracy', 0):.3f} · params {record.get('params', 0):,} · "
+                  f"FLOPs {record.get('flops', 0):,}"
+                  + (f" · latency {latency:.2f} ms" if latency is not None else "")))
+    fig.update_yaxes(range=[-0.6, 1.0])
+    return fig

@@ -1,0 +1,157 @@
+"""The single-page layout: header, builder and controls on the left, views on the right."""
+
+from __future__ import annotations
+
+from dash import dash_table, dcc, html
+from dash_socketio import DashSocketIO
+
+from frontend import ids
+from supernet.space import CELL_OPS, NB201_OPS
+
+MAP_COLOURS = ["accuracy", "params", "flops", "latency_ms", "generation", "loss"]
+LEADERBOARD_COLUMNS = [
+    {"name": "rank", "id": "rank", "type": "numeric"},
+    {"name": "architecture", "id": "arch"},
+    {"name": "accuracy", "id": "accuracy", "type": "numeric", "format": {"specifier": ".3f"}},
+    {"name": "params", "id": "params", "type": "numeric", "format": {"specifier": ","}},
+    {"name": "FLOPs", "id": "flops", "type": "numeric", "format": {"specifier": ","}},
+    {"name": "latency ms", "id": "latency_ms", "type": "numeric", "format": {"specifier": ".2f"}},
+    {"name": "gen", "id": "generation", "type": "numeric"},
+]
+
+
+def _field(label: str, control: object) -> html.Label:
+    return html.Label([html.Span(label, className="field-label"), control], className="field")
+
+
+def _panel(title: str, *children: object, class_name: str = "") -> html.Section:
+    return html.Section([html.H3(title), *children], className=f"panel {class_name}".strip())
+
+
+def builder() -> html.Section:
+    return _panel(
+        "Search space",
+        _field("Preset", dcc.Dropdown(id=ids.PRESET, options=[
+            {"label": "tiny (digits demo, CPU)", "value": "tiny"},
+            {"label": "NAS-Bench-201 (15,625 archs)", "value": "nb201"},
+            {"label": "custom template", "value": "custom"}], value="tiny", clearable=False)),
+        _field("Nodes per cell", dcc.Input(id=ids.N_NODES, type="number", min=2, max=7, value=4)),
+        _field("Candidate ops (every edge)", dcc.Checklist(
+            id=ids.OPS, options=list(CELL_OPS), value=list(NB201_OPS), className="op-palette",
+            inputClassName="op-check")),
+        html.Details([
+            html.Summary("Per-edge candidates"),
+            _field("Edge", dcc.Dropdown(id=ids.EDGE_PICK, clearable=False)),
+            dcc.Checklist(id=ids.EDGE_OPS, options=list(CELL_OPS), value=[], className="op-palette"),
+        ], className="edge-editor"),
+        html.Div([
+            _field("Channels C", dcc.Input(id=ids.CHANNELS, type="number", min=1, value=8)),
+            _field("Cells / stage", dcc.Input(id=ids.CELLS, type="number", min=1, value=1)),
+        ], className="row"),
+        _field("Dataset", dcc.Input(id=ids.DATASET, type="text", value="digits",
+                                    placeholder="digits, cifar10:/path, npz:/path, folder:/path")),
+        html.Div([
+            _field("Epochs", dcc.Input(id=ids.EPOCHS, type="number", min=1, value=10)),
+            _field("Sampler", dcc.Dropdown(id=ids.SAMPLER, options=["uniform", "fair", "weighted"],
+                                           value="uniform", clearable=False)),
+        ], className="row"),
+        html.Div(id=ids.SPACE_SIZE, className="space-size"),
+        html.Div(id=ids.BUILDER_ERROR, className="error-text"),
+        html.Button("Start search", id=ids.START, className="primary"),
+    )
+
+
+def controls() -> html.Section:
+    return _panel(
+        "Controls",
+        html.Div([html.Button("Pause", id=ids.PAUSE), html.Button("Resume", id=ids.RESUME),
+                  html.Button("Stop", id=ids.STOP, className="danger")], className="button-row"),
+        html.Div([dcc.Input(id=ids.FINETUNE_EPOCHS, type="number", min=1, value=3, className="small"),
+                  html.Button("Fine-tune k epochs", id=ids.FINETUNE)], className="button-row"),
+        html.Div([
+            _field("Population", dcc.Input(id=ids.POPULATION, type="number", min=1, value=20)),
+            _field("Mutation p", dcc.Input(id=ids.MUTATION, type="number", min=0, max=1,
+                                           step=0.05, value=0.2)),
+        ], className="row"),
+        html.Button("Apply search parameters", id=ids.APPLY_PARAMS),
+        _field("Session", dcc.Dropdown(id=ids.SESSION_PICK, placeholder="join a running session")),
+    )
+
+
+def header() -> html.Header:
+    return html.Header([
+        html.H1("NAS Navigator"),
+        html.Span("connecting…", id=ids.CONNECTION, className="badge"),
+        html.Span("no session", id=ids.SESSION_STATE, className="badge state"),
+        html.Button("◐ theme", id=ids.THEME_TOGGLE, className="ghost"),
+    ], className="header")
+
+
+def views() -> html.Div:
+    return html.Div([
+        _panel("Training",
+               html.Div(html.Div(id=ids.PROGRESS_BAR, className="progress-fill"), className="progress"),
+               html.Div(id=ids.PROGRESS_TEXT, className="progress-text"),
+               dcc.Graph(id=ids.LOSS_CURVE, config={"displaylogo": False}, style={"height": "260px"}),
+               class_name="training"),
+        _panel("Map",
+               html.Div([_field("Colour by", dcc.Dropdown(id=ids.MAP_COLOR, options=MAP_COLOURS,
+                                                          value="accuracy", clearable=False)),
+                         html.Button("Focus sampling here", id=ids.FOCUS),
+                         html.Button("Prune everything outside", id=ids.PRUNE_OUTSIDE)],
+                        className="button-row"),
+               html.Div(id=ids.SELECTION_INFO, className="hint"),
+               dcc.Graph(id=ids.MAP, config={"displaylogo": False}, style={"height": "420px"}),
+               class_name="map"),
+        _panel("Fitness",
+               dcc.RadioItems(id=ids.HEAT_MODE, options=[
+                   {"label": "click prunes / restores", "value": "prune"},
+                   {"label": "click locks / unlocks", "value": "lock"}], value="prune", inline=True),
+               dcc.Graph(id=ids.HEATMAP, config={"displaylogo": False}, style={"height": "320px"}),
+               html.Div([html.Span(id=ids.EDIT_PREVIEW, className="hint"),
+                         html.Button("Confirm", id=ids.CONFIRM_EDIT, className="primary")],
+                        className="button-row"),
+               html.Div([_field("Sampling weights of edge", dcc.Dropdown(id=ids.WEIGHT_EDGE)),
+                         html.Div(id=ids.WEIGHT_SLIDERS),
+                         html.Button("Apply weights", id=ids.APPLY_WEIGHTS)], className="weights"),
+               class_name="fitness"),
+        _panel("Candidates",
+               html.Div([dcc.Graph(id=ids.CANDIDATE_GRAPH_A, config={"displaylogo": False}),
+                         dcc.Graph(id=ids.CANDIDATE_GRAPH_B, config={"displaylogo": False})],
+                        className="compare"),
+               html.Button("Pin for comparison →", id=ids.PIN_B),
+               class_name="candidates"),
+        _panel("Leaderboard",
+               dash_table.DataTable(id=ids.LEADERBOARD, columns=LEADERBOARD_COLUMNS, data=[],
+                                    sort_action="native", filter_action="native",
+                                    row_selectable="single", page_size=10,
+                                    style_table={"overflowX": "auto"},
+                                    style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
+               html.Div([html.Button("Export selected", id=ids.EXPORT),
+                         html.Button("Train stand-alone", id=ids.TRAIN_STANDALONE)],
+                        className="button-row"),
+               html.Div(id=ids.EXPORT_STATUS, className="hint"),
+               class_name="leaderboard"),
+        _panel("Timeline", html.Ul(id=ids.TIMELINE, className="timeline"), class_name="timeline-panel"),
+    ], className="views")
+
+
+def build_layout() -> html.Div:
+    return html.Div([
+        DashSocketIO(id=ids.SOCKET, eventNames=["events", "command_error"]),
+        dcc.Store(id=ids.SESSION, storage_type="session"),
+        dcc.Store(id=ids.SEQ, storage_type="session", data={"last_seq": 0, "session": None}),
+        dcc.Store(id=ids.RESYNC),
+        dcc.Store(id=ids.MAP_COUNT, data={"count": 0, "version": -1, "color": None}),
+        dcc.Store(id=ids.RENDERED_TRAINING),
+        dcc.Store(id=ids.RENDERED_HEATMAP),
+        dcc.Store(id=ids.RENDERED_TABLES),
+        dcc.Store(id=ids.PENDING),
+        dcc.Store(id=ids.EDGE_OVERRIDES, data={}),
+        dcc.Store(id=ids.THEME, storage_type="local", data="light"),
+        dcc.Store(id=ids.CANDIDATE_A),
+        dcc.Store(id=ids.CANDIDATE_B),
+        header(),
+        html.Div([html.Aside([builder(), controls()], className="sidebar"), views()],
+                 className="main"),
+    ], id="app-root")

@@ -1,0 +1,166 @@
+"""Command line entry point: ``navigator <command>`` (also ``python -m navigator``).
+
+The configuration is resolved here, once (flags > NAVIGATOR_* environment > TOML
+file > defaults), and passed down to the parts it builds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from navigator.config import ServerConfig, WorkerConfig, resolve
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file with [server] / [worker] sections")
+    parser.add_argument("--data-dir", type=Path, help="recordings, checkpoints and exports "
+                                                      "(default: ~/.local/share/navigator)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from supernet.cli import add_search_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="navigator",
+        description="NAS Navigator: human-in-the-loop one-shot neural architecture search.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="start the web app (embedded worker on digits by default)")
+    _common(serve)
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8050)")
+    serve.add_argument("--redis", dest="redis_url", help="Redis URL: web process only, "
+                                                         "workers run elsewhere")
+    serve.add_argument("--embedded-workers", type=int,
+                       help="worker threads in this process (default 1 without Redis, 0 with)")
+    serve.add_argument("--device", help="device of embedded workers: auto | cpu | cuda[:N]")
+
+    worker = sub.add_parser("worker", help="run searches requested through Redis")
+    _common(worker)
+    worker.add_argument("--redis", dest="redis_url", required=False, help="Redis URL")
+    worker.add_argument("--max-sessions", type=int, help="sessions this worker runs at once")
+    worker.add_argument("--device", help="auto | cpu | cuda[:N]")
+
+    search = sub.add_parser("search", help="run a whole search without the UI")
+    search.add_argument("--headless", action="store_true", help="no web UI (the only mode)")
+    add_search_arguments(search)
+
+    sessions = sub.add_parser("sessions", help="list, export or replay recorded sessions")
+    _common(sessions)
+    actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="list recorded sessions")
+    export = actions.add_parser("export", help="write events and actions tables")
+    export.add_argument("session")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--out", type=Path, default=Path("."), help="output folder")
+    replay = actions.add_parser("replay", help="print a session's events, paced at speed x k")
+    replay.add_argument("session")
+    replay.add_argument("--speed", type=float, default=10.0)
+    return parser
+
+
+def _flags(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    return {n: getattr(args, n, None) for n in names}
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from navigator.bus import make_bus
+    from navigator.recording import Recorder, RecordingStore
+    from navigator.server import create_app
+    from navigator.worker import WorkerHost, WorkerOptions
+
+    flags = _flags(args, "host", "port", "redis_url", "data_dir", "device", "embedded_workers")
+    if flags["embedded_workers"] is None and flags["redis_url"]:
+        flags["embedded_workers"] = 0
+    config = resolve(ServerConfig, flags, args.config)
+    bus = make_bus(config.redis_url)
+    recorder = Recorder(bus, RecordingStore(config.recording_path)).start()
+    host = None
+    if config.embedded_workers:
+        options = WorkerOptions(checkpoint_dir=config.data_dir / "checkpoints",
+                                device=None if config.device == "auto" else config.device)
+        host = WorkerHost(bus, options, max_sessions=config.embedded_workers).start()
+    app, socketio = create_app(config, bus)
+    mode = f"Redis {config.redis_url}" if config.lab_mode else "embedded worker, in-process bus"
+    print(f"NAS Navigator on http://{config.host}:{config.port}/  ({mode}; "
+          f"recordings in {config.recording_path})", flush=True)
+    try:
+        socketio.run(app.server, host=config.host, port=config.port, allow_unsafe_werkzeug=True,
+                     use_reloader=False, log_output=False)
+    finally:
+        if host is not None:
+            host.stop()
+        recorder.stop()
+        bus.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from navigator.bus import make_bus
+    from navigator.worker import WorkerHost, WorkerOptions
+
+    config = resolve(WorkerConfig, _flags(args, "redis_url", "data_dir", "device", "max_sessions"),
+                     args.config)
+    if not config.redis_url:
+        raise ValueError("a worker process needs --redis URL (or NAVIGATOR_REDIS_URL); "
+                         "`navigator serve` runs an embedded worker without Redis")
+    bus = make_bus(config.redis_url)
+    options = WorkerOptions(checkpoint_dir=config.checkpoint_dir, torch_threads=None,
+                            device=None if config.device == "auto" else config.device)
+    host = WorkerHost(bus, options, max_sessions=config.max_sessions)
+    print(f"worker waiting for sessions on {config.redis_url}", flush=True)
+    try:
+        host.run_forever()
+    except KeyboardInterrupt:
+        host.stop()
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from navigator.recording import RecordingStore
+
+    config = resolve(ServerConfig, _flags(args, "data_dir"), args.config)
+    if not config.recording_path.exists():
+        raise ValueError(f"no recordings yet at {config.recording_path}")
+    store = RecordingStore(config.recording_path)
+    if args.action == "list":
+        rows = store.sessions()
+        if not rows:
+            print("no recorded sessions")
+        for s in rows:
+            print(f"{s.id}  owner={s.owner or '-'}  state={s.state}  events={s.last_seq}")
+    elif args.action == "export":
+        paths = store.export(args.session, args.out, args.format)
+        print("\n".join(f"{k}: {v}" for k, v in paths.items()))
+    else:
+        store.session(args.session)
+        for event in store.replay(args.session, args.speed):
+            print(json.dumps(event.to_dict()), flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return cmd_serve(args)
+        if args.command == "worker":
+            return cmd_worker(args)
+        if args.command == "search":
+            from supernet.cli import run_search
+
+            return run_search(args)
+        return cmd_sessions(args)
+    except ValueError as exc:
+        print(f"navigator {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

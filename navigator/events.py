@@ -1,0 +1,201 @@
+"""Typed events: everything a search session tells the outside world.
+
+On the wire an event is ``{"schema", "type", "session", "seq", "ts", "data"}``.
+``seq`` is assigned by the bus, per session, starting at 1 without gaps, so a
+subscriber that saw ``seq = n`` can ask for everything after ``n`` and miss
+nothing. ``data`` is the ``to_dict`` of one of the payload dataclasses below,
+chosen by ``type``; ``Event.from_dict`` validates both.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+SESSION_STATES = ("created", "queued", "running", "paused", "finetuning", "stopped", "failed")
+
+
+class Payload:
+    """Base of event payloads: a dataclass with a wire ``type`` name."""
+
+    type: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Payload:
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.type} event data must be an object")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        missing = [f.name for f in fields(cls)  # type: ignore[arg-type]
+                   if f.name not in data and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise ValueError(f"{cls.type} event lacks field(s) {missing}")
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class SessionState(Payload):
+    type: ClassVar[str] = "session_state"
+    state: str
+    message: str = ""
+    owner: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.state not in SESSION_STATES:
+            raise ValueError(f"session state must be one of {SESSION_STATES}, got {self.state!r}")
+
+
+@dataclass
+class TrainProgressEvent(Payload):
+    type: ClassVar[str] = "train_progress"
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    accuracy: float
+    samples_per_s: float
+    eta_s: float
+    lr: float = 0.0
+
+
+@dataclass
+class Candidates(Payload):
+    """A batch of evaluated candidates; each record may carry map coordinates ``x``/``y``."""
+
+    type: ClassVar[str] = "candidates"
+    generation: int
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class MapUpdate(Payload):
+    """New 2-D coordinates for already published candidates (after a UMAP refit)."""
+
+    type: ClassVar[str] = "map_update"
+    coords: dict[str, list[float]]
+    method: str = "umap"
+
+
+@dataclass
+class Fitness(Payload):
+    type: ClassVar[str] = "fitness"
+    matrix: dict[str, dict[str, dict[str, Any]]]
+
+
+@dataclass
+class Steering(Payload):
+    type: ClassVar[str] = "steering"
+    pruned: dict[str, list[str]]
+    locked: dict[str, str]
+    weights: dict[str, dict[str, float]]
+    focus: list[str]
+    space_size: int
+
+
+@dataclass
+class Leaderboard(Payload):
+    type: ClassVar[str] = "leaderboard"
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class CommandAck(Payload):
+    type: ClassVar[str] = "command_ack"
+    command_id: str
+    command: str
+    user: str
+    effective: str = "next step boundary"
+    detail: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    sent_ts: float = 0.0
+
+
+@dataclass
+class CommandRejected(Payload):
+    type: ClassVar[str] = "command_rejected"
+    command_id: str
+    command: str
+    user: str
+    reason: str
+    args: dict[str, Any] = field(default_factory=dict)
+    sent_ts: float = 0.0
+
+
+@dataclass
+class Error(Payload):
+    type: ClassVar[str] = "error"
+    message: str
+    detail: str = ""
+
+
+@dataclass
+class Checkpoint(Payload):
+    type: ClassVar[str] = "checkpoint"
+    path: str
+    epoch: int
+
+
+@dataclass
+class Space(Payload):
+    """The session's search space, so a view can draw it before any candidate exists."""
+
+    type: ClassVar[str] = "space"
+    template: dict[str, Any]
+    choice_points: list[dict[str, Any]]
+    size: int
+
+
+@dataclass
+class Exported(Payload):
+    type: ClassVar[str] = "exported"
+    arch: str
+    files: dict[str, str]
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    cls.type: cls
+    for cls in (SessionState, TrainProgressEvent, Candidates, MapUpdate, Fitness, Steering,
+                Leaderboard, CommandAck, CommandRejected, Error, Checkpoint, Space, Exported)
+}
+
+
+@dataclass
+class Event:
+    type: str
+    session: str
+    data: dict[str, Any]
+    seq: int = 0
+    ts: float = field(default_factory=time.time)
+    schema: int = SCHEMA_VERSION
+
+    @classmethod
+    def of(cls, session: str, payload: Payload) -> Event:
+        return cls(type=payload.type, session=session, data=payload.to_dict())
+
+    def payload(self) -> Payload:
+        return PAYLOADS[self.type].from_dict(self.data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.schema, "type": self.type, "session": self.session,
+                "seq": self.seq, "ts": self.ts, "data": self.data}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Event:
+        if not isinstance(data, dict):
+            raise ValueError(f"an event must be an object, got {type(data).__name__}")
+        if data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"unsupported event schema {data.get('schema')!r}; "
+                             f"this version reads schema {SCHEMA_VERSION}")
+        kind = data.get("type")
+        if kind not in PAYLOADS:
+            raise ValueError(f"unknown event type {kind!r}; known: {sorted(PAYLOADS)}")
+        event = cls(type=kind, session=str(data.get("session", "")), data=data.get("data", {}),
+                    seq=int(data.get("seq", 0)), ts=float(data.get("ts", 0.0)))
+        event.payload()
+        return event

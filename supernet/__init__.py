@@ -1,0 +1,7 @@
+"""The ML core of NAS Navigator: search spaces, weight-sharing supernet, training,
+evaluation, search, fitness scores and export. No web code lives here."""
+
+from supernet.space import Arch, CellTemplate, ChoicePoint, SearchSpace, preset
+from supernet.steering import SteeringState
+
+__all__ = ["Arch", "CellTemplate", "ChoicePoint", "SearchSpace", "SteeringState", "preset"]

@@ -1,0 +1,119 @@
+"""Headless search from the command line: ``python -m supernet.cli search --preset tiny``.
+
+The same loop the web worker runs (train an epoch, evaluate a generation), with
+a progress bar and the leaderboard printed at the end. No web code involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from supernet.engine import EngineConfig, SearchEngine
+from supernet.evaluate import EvalConfig
+from supernet.export import write_standalone
+from supernet.search import SearchConfig
+from supernet.space import PRESETS
+from supernet.train import SAMPLERS, TrainConfig
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type for integers >= ``minimum``, so typos fail before any data loads."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny",
+                        help="search space preset (default: tiny)")
+    parser.add_argument("--template", type=Path, help="JSON template file instead of a preset")
+    parser.add_argument("--dataset", default="digits",
+                        help="digits | cifar10:<dir> | npz:<file> | folder:<dir> (default: digits)")
+    parser.add_argument("--epochs", type=_count(1), default=10, help="supernet training epochs")
+    parser.add_argument("--batch-size", type=_count(1), default=64)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--sampler", choices=SAMPLERS, default="uniform")
+    parser.add_argument("--population", type=_count(1), default=20, help="candidates per generation")
+    parser.add_argument("--generations", "--extra-generations", dest="extra_generations",
+                        type=_count(0), default=5,
+                        help="generations after training ends")
+    parser.add_argument("--strategy", choices=["evolution", "random"], default="evolution")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    parser.add_argument("--data-limit", type=_count(20), help="use only the first N images")
+    parser.add_argument("--top", type=_count(1), default=10, help="leaderboard size to print")
+    parser.add_argument("--out", type=Path, help="export the best architecture into this folder")
+
+
+def config_from_args(args: argparse.Namespace) -> EngineConfig:
+    template: str | dict = args.preset
+    if args.template is not None:
+        try:
+            template = json.loads(args.template.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read template {args.template}: {exc}") from None
+    return EngineConfig(
+        template=template, dataset=args.dataset, seed=args.seed, data_limit=args.data_limit,
+        train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          sampler=args.sampler, seed=args.seed, device=args.device),
+        search=SearchConfig(strategy=args.strategy, population=args.population, seed=args.seed),
+        eval=EvalConfig(),
+    )
+
+
+def run_search(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+        bar = tqdm(total=config.train.epochs, desc="supernet", unit="epoch", file=sys.stdout)
+        engine = SearchEngine(config)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"space: {engine.space.size():,} architectures; data: {engine.data.summary()}; "
+          f"device: {engine.device}")
+    while not engine.trainer.done:
+        stats = engine.train_epoch()
+        records = engine.search_generation()
+        best = max(r.accuracy for r in records) if records else float("nan")
+        bar.set_postfix(loss=f"{stats['loss']:.3f}", best=f"{best:.3f}")
+        bar.update(1)
+    bar.close()
+    for _ in tqdm(range(args.extra_generations), desc="search", unit="gen", file=sys.stdout):
+        engine.search_generation()
+    board = engine.leaderboard(args.top)
+    print(f"\nTop {len(board)} of {len(engine.archive)} evaluated candidates:")
+    print(f"{'rank':>4}  {'accuracy':>8}  {'params':>9}  {'MFLOPs':>8}  architecture")
+    for i, r in enumerate(board, start=1):
+        print(f"{i:>4}  {r.accuracy:8.4f}  {r.params:9,}  {r.flops / 1e6:8.2f}  {r.arch}")
+    if args.out and board:
+        data = engine.data
+        files = write_standalone(args.out, engine.space, engine.space.from_string(board[0].arch),
+                                 data.in_channels, data.num_classes, data.image_size,
+                                 supernet=engine.supernet, metrics=board[0].to_dict())
+        print(f"exported the best architecture to {files['model'].parent}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m supernet.cli",
+                                     description="Headless one-shot NAS with a weight-sharing supernet.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_search_arguments(sub.add_parser("search", help="train a supernet and search it"))
+    args = parser.parse_args(argv)
+    return run_search(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""One search, end to end: the single object a runtime worker (or a script) drives.
+
+``SearchEngine`` wires the space, data, supernet, trainer, evaluator, search and
+fitness table together and exposes short, resumable calls (``train_steps``,
+``search_generation``, ``extend_training``) so that the caller can apply the
+analyst's commands between any two of them. ``save``/``load`` capture the whole
+state, so a killed worker resumes where its last checkpoint left it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from supernet.data import Dataset, load_dataset
+from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
+from supernet.fitness import FitnessTable
+from supernet.model import Supernet
+from supernet.search import EvolutionarySearch, SearchConfig
+from supernet.space import CellTemplate, SearchSpace, preset
+from supernet.steering import SteeringState
+from supernet.train import TrainConfig, Trainer, TrainProgress, save_atomic
+
+
+@dataclass
+class EngineConfig:
+    template: str | dict[str, Any] = "tiny"
+    dataset: str = "digits"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    seed: int = 0
+    data_limit: int | None = None
+    measure_latency: bool = True
+
+    def __post_init__(self) -> None:
+        self.space()
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ValueError("dataset must be a spec such as 'digits' or 'cifar10:/path'")
+        if not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+    def space(self) -> SearchSpace:
+        if isinstance(self.template, str):
+            return SearchSpace(preset(self.template))
+        return SearchSpace(CellTemplate.from_dict(self.template))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"template": self.template, "dataset": self.dataset,
+                "train": self.train.to_dict(), "search": self.search.to_dict(),
+                "eval": self.eval.to_dict(), "seed": self.seed, "data_limit": self.data_limit,
+                "measure_latency": self.measure_latency}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
+        if not isinstance(data, dict):
+            raise ValueError(f"engine config must be a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown engine setting(s) {unknown}; known: {sorted(known)}")
+        nested = {"train": TrainConfig, "search": SearchConfig, "eval": EvalConfig}
+        kwargs = {k: (nested[k].from_dict(v) if k in nested else v) for k, v in data.items()}
+        return cls(**kwargs)
+
+
+class SearchEngine:
+    def __init__(self, config: EngineConfig,
+                 callback: Callable[[TrainProgress], None] | None = None,
+                 data: Dataset | None = None) -> None:
+        self.config = config
+        torch.manual_seed(config.seed)
+        self.space = config.space()
+        self.data = data or load_dataset(config.dataset, seed=config.seed, limit=config.data_limit)
+        self.supernet = Supernet(self.space, self.data.in_channels, self.data.num_classes,
+                                 self.data.image_size)
+        self.steering = SteeringState(self.space)
+        self.trainer = Trainer(self.supernet, self.data, self.steering, config.train, callback)
+        self.evaluator = Evaluator(self.supernet, self.data, config.eval, seed=config.seed)
+        self.search = EvolutionarySearch(self.space, self.steering, config.search)
+        self.fitness = FitnessTable(self.space)
+        self.archive: list[CandidateRecord] = []
+
+    @property
+    def device(self) -> torch.device:
+        return self.trainer.device
+
+    def train_steps(self, n: int) -> list[float]:
+        return self.trainer.train_steps(n)
+
+    def train_epoch(self) -> dict[str, float]:
+        return self.trainer.train_epoch()
+
+    def extend_training(self, epochs: int) -> None:
+        """Plan ``epochs`` more (fine-tune) epochs; the caller then keeps calling train_steps."""
+        self.trainer.extend(epochs)
+
+    def finetune(self, epochs: int) -> list[dict[str, float]]:
+        return self.trainer.finetune(epochs)
+
+    def search_generation(self) -> list[CandidateRecord]:
+        """Propose, evaluate with inherited weights, record: one generation of the search."""
+        proposals = self.search.propose()
+        results = self.evaluator.evaluate([arch for arch, _ in proposals])
+        generation = self.search.generation
+        records = []
+        for (arch, parent), (accuracy, loss) in zip(proposals, results):
+            latency = self.evaluator.measure_latency(arch) if self.config.measure_latency else None
+            records.append(CandidateRecord(
+                arch=self.space.to_string(arch), index=self.space.index(arch),
+                accuracy=accuracy, loss=loss, params=self.supernet.params(arch),
+                flops=self.supernet.flops(arch), latency_ms=latency,
+                generation=generation, parent=parent,
+            ))
+        self.search.tell(records)
+        self.fitness.update(records)
+        self.archive.extend(records)
+        return records
+
+    def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
+        """Best distinct architectures seen, by supernet accuracy."""
+        best: dict[str, CandidateRecord] = {}
+        for record in self.archive:
+            if record.arch not in best or record.accuracy > best[record.arch].accuracy:
+                best[record.arch] = record
+        return sorted(best.values(), key=lambda r: r.accuracy, reverse=True)[:k]
+
+    def archive_as_dicts(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.archive]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "trainer": self.trainer.state_dict(),
+                "search": self.search.state_dict(),
+                "archive": [r.to_dict() for r in self.archive]}
+
+    def save(self, path: str | Path) -> Path:
+        return save_atomic(self.state_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | Path,
+             callback: Callable[[TrainProgress], None] | None = None) -> SearchEngine:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        engine = cls(EngineConfig.from_dict(state["config"]), callback)
+        engine.trainer.load_state_dict(state["trainer"])
+        engine.search.load_state_dict(state["search"])
+        engine.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
+        engine.fitness.update(engine.archive)
+        return engine

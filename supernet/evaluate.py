@@ -1,0 +1,164 @@
+"""Scoring candidates with inherited supernet weights.
+
+Shared BatchNorm statistics are a mixture over every path trained, so they
+mis-normalise any single path. Before scoring an architecture the evaluator
+resets the running statistics of the modules on its path and re-estimates them
+(cumulative average, ``momentum=None``) on a few fixed training batches, as SPOS
+does; only then is the path put in eval mode. Without this, rankings are mostly
+noise.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from supernet.data import Dataset
+from supernet.model import Supernet
+from supernet.space import Arch
+
+
+@dataclass
+class CandidateRecord:
+    """One evaluated architecture, as the search reports it and the UI shows it."""
+
+    arch: str
+    index: int
+    accuracy: float
+    loss: float
+    params: int
+    flops: int
+    latency_ms: float | None = None
+    generation: int = 0
+    parent: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CandidateRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class EvalConfig:
+    bn_batches: int = 4
+    bn_batch_size: int = 128
+    batch_size: int = 512
+    val_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("bn_batches", "bn_batch_size", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"eval.{name} must be a positive integer, got {value!r}")
+        if self.val_limit is not None and (not isinstance(self.val_limit, int) or self.val_limit < 1):
+            raise ValueError(f"eval.val_limit must be a positive integer or null, got {self.val_limit!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown eval setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+def _batchnorms(modules: Sequence[nn.Module]) -> list[nn.modules.batchnorm._BatchNorm]:
+    seen: dict[int, nn.modules.batchnorm._BatchNorm] = {}
+    for module in modules:
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                seen[id(m)] = m
+    return list(seen.values())
+
+
+class Evaluator:
+    def __init__(self, supernet: Supernet, data: Dataset, config: EvalConfig | None = None,
+                 seed: int = 0) -> None:
+        self.supernet = supernet
+        self.config = config or EvalConfig()
+        device = next(supernet.parameters()).device
+        n_val = self.config.val_limit or len(data.y_val)
+        self.x_val = data.x_val[:n_val].to(device)
+        self.y_val = data.y_val[:n_val].to(device)
+        order = np.random.default_rng(seed).permutation(len(data.y_train))
+        n_bn = min(len(order), self.config.bn_batches * self.config.bn_batch_size)
+        idx = torch.from_numpy(order[:n_bn])
+        self.bn_batches = [
+            chunk.to(device) for chunk in data.x_train[idx].split(self.config.bn_batch_size)
+        ]
+        self._latency: dict[Arch, float] = {}
+
+    @torch.no_grad()
+    def recalibrate(self, arch: Arch) -> None:
+        """Re-estimate the BN statistics of ``arch``'s path from fixed training batches."""
+        bns = _batchnorms(list(self.supernet.path_modules(arch)))
+        momenta = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+        self.supernet.train()
+        for x in self.bn_batches:
+            self.supernet(x, arch)
+        for bn, momentum in zip(bns, momenta):
+            bn.momentum = momentum
+        self.supernet.eval()
+
+    @torch.inference_mode()
+    def _score(self, arch: Arch) -> tuple[float, float]:
+        correct, loss = 0, 0.0
+        for start in range(0, len(self.y_val), self.config.batch_size):
+            x = self.x_val[start:start + self.config.batch_size]
+            y = self.y_val[start:start + self.config.batch_size]
+            logits = self.supernet(x, arch).float()
+            loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(1) == y).sum())
+        n = len(self.y_val)
+        return correct / n, loss / n
+
+    def evaluate(self, archs: Sequence[Arch]) -> list[tuple[float, float]]:
+        """(validation accuracy, loss) of each architecture with inherited weights."""
+        was_training = self.supernet.training
+        results = []
+        for arch in archs:
+            arch = self.supernet.space.validate_arch(arch)
+            self.recalibrate(arch)
+            results.append(self._score(arch))
+        self.supernet.train(was_training)
+        return results
+
+    @torch.inference_mode()
+    def measure_latency(self, arch: Arch, batch: int = 1, repeats: int = 10,
+                        warmup: int = 2) -> float:
+        """Median forward time (ms) of the path on the supernet's device, cached per arch."""
+        arch = self.supernet.space.validate_arch(arch)
+        key = (*arch, f"batch={batch}")
+        if key not in self._latency:
+            was_training = self.supernet.training
+            self.supernet.eval()
+            x = self.x_val[:1].expand(batch, *self.x_val.shape[1:]).contiguous()
+            sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+            times = []
+            for i in range(warmup + repeats):
+                sync()
+                start = time.perf_counter()
+                self.supernet(x, arch)
+                sync()
+                if i >= warmup:
+                    times.append((time.perf_counter() - start) * 1000.0)
+            self.supernet.train(was_training)
+            self._latency[key] = statistics.median(times)
+        return self._latency[key]

@@ -1,0 +1,142 @@
+"""Evolutionary search (SPOS-style) and random search inside the steering constraints.
+
+A generation is ``propose()`` -> evaluate -> ``tell(records)``. The first
+generation is random, or mutations of the analyst's focus set when there is one.
+Later generations take the ``parents`` best evaluated architectures that are
+still allowed and produce children by crossover (with ``crossover_prob``: each
+choice point from one of two parents) and mutation (each choice point re-drawn
+with ``mutation_prob``). Every proposal is projected into the current steering
+constraints, so a prune or lock made mid-search applies to the next generation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from supernet.evaluate import CandidateRecord
+from supernet.space import Arch, SearchSpace
+from supernet.steering import SteeringState
+
+STRATEGIES = ("evolution", "random")
+
+
+@dataclass
+class SearchConfig:
+    strategy: str = "evolution"
+    population: int = 20
+    parents: int = 5
+    mutation_prob: float = 0.2
+    crossover_prob: float = 0.3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"search.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        for name in ("population", "parents"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"search.{name} must be a positive integer, got {value!r}")
+        for name in ("mutation_prob", "crossover_prob"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1 or math.isnan(value):
+                raise ValueError(f"search.{name} must be a probability in [0, 1], got {value!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ValueError(f"search.seed must be an integer, got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown search setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+class EvolutionarySearch:
+    def __init__(self, space: SearchSpace, steering: SteeringState, config: SearchConfig) -> None:
+        self.space = space
+        self.steering = steering
+        self.config = config
+        self.rng = np.random.default_rng(config.seed)
+        self.archive: dict[Arch, float] = {}
+        self.generation = 0
+
+    def set_params(self, **changes: Any) -> None:
+        """Change search parameters live; validated as a whole, nothing changes on error."""
+        self.config = SearchConfig.from_dict(self.config.to_dict() | changes)
+
+    def _mutate(self, arch: Arch, prob: float) -> Arch:
+        out = list(arch)
+        for k, cp in enumerate(self.space):
+            if self.rng.random() < prob:
+                allowed = self.steering.allowed(cp.name)
+                out[k] = allowed[self.rng.integers(len(allowed))]
+        return self.steering.project(tuple(out), self.rng)
+
+    def _crossover(self, a: Arch, b: Arch) -> Arch:
+        mask = self.rng.random(len(a)) < 0.5
+        return tuple(x if m else y for x, y, m in zip(a, b, mask))
+
+    def _parents(self) -> list[Arch]:
+        allowed = [a for a in self.archive if self.steering.contains(a)]
+        allowed.sort(key=lambda a: self.archive[a], reverse=True)
+        return allowed[: self.config.parents]
+
+    def _child(self, pool: list[Arch]) -> tuple[Arch, Arch | None]:
+        if not pool:
+            return self.steering.sample(self.rng), None
+        parent = pool[self.rng.integers(len(pool))]
+        child = parent
+        if len(pool) > 1 and self.rng.random() < self.config.crossover_prob:
+            other = pool[self.rng.integers(len(pool))]
+            child = self._crossover(parent, other)
+        prob = max(self.config.mutation_prob, 1.0 / len(self.space))
+        return self._mutate(child, prob), parent
+
+    def propose(self) -> list[tuple[Arch, str | None]]:
+        """One generation of new architectures (with the parent each came from, if any)."""
+        focus = [self.steering.project(a, self.rng) for a in self.steering.focus]
+        if self.config.strategy == "random":
+            pool: list[Arch] = []
+        else:
+            pool = focus if focus and self.generation == 0 else focus + self._parents()
+        out: list[tuple[Arch, str | None]] = []
+        proposed: set[Arch] = set()
+        size = self.steering.space_size()
+        # Allowed architectures never evaluated: while any remain, archive hits are skipped
+        # (pruned archive entries must not count, or a shrunken space would re-propose).
+        fresh = size - sum(self.steering.contains(a) for a in self.archive)
+        budget = min(self.config.population, size)
+        for _ in range(self.config.population * 20):
+            if len(out) >= budget:
+                break
+            arch, parent = self._child(pool)
+            if arch in proposed or (arch in self.archive and fresh > 0):
+                continue
+            fresh -= arch not in self.archive
+            proposed.add(arch)
+            out.append((arch, None if parent is None else self.space.to_string(parent)))
+        return out
+
+    def tell(self, records: list[CandidateRecord]) -> None:
+        for record in records:
+            self.archive[self.space.from_string(record.arch)] = record.accuracy
+        self.generation += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict(), "rng": self.rng.bit_generator.state,
+                "generation": self.generation,
+                "archive": [[self.space.to_string(a), acc] for a, acc in self.archive.items()]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.config = SearchConfig.from_dict(state["config"])
+        self.rng.bit_generator.state = state["rng"]
+        self.generation = state["generation"]
+        self.archive = {self.space.from_string(s): acc for s, acc in state["archive"]}

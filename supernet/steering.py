@@ -1,0 +1,175 @@
+"""The analyst's constraints on the search: pruned ops, locked choice points,
+sampling weights and a focus set.
+
+Every mutating method validates first and changes nothing when it raises, so a
+rejected steering command leaves the running search exactly as it was. The state
+is plain data (``to_dict``/``from_dict``) because it travels over the wire, into
+recordings and into checkpoints.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from supernet.space import Arch, SearchSpace
+
+
+@dataclass
+class SteeringState:
+    """Constraints on which architectures the search may sample."""
+
+    space: SearchSpace
+    pruned: dict[str, set[str]] = field(default_factory=dict)
+    locked: dict[str, str] = field(default_factory=dict)
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    focus: list[Arch] = field(default_factory=list)
+
+    # -- queries -----------------------------------------------------------
+    def allowed(self, name: str) -> tuple[str, ...]:
+        """Ops a choice point may still take, in candidate order."""
+        cp = self.space.choice_point(name)
+        if name in self.locked:
+            return (self.locked[name],)
+        pruned = self.pruned.get(name, set())
+        return tuple(op for op in cp.candidates if op not in pruned)
+
+    def is_pruned(self, name: str, op: str) -> bool:
+        return op in self.pruned.get(name, set())
+
+    def weight(self, name: str, op: str) -> float:
+        return self.weights.get(name, {}).get(op, 1.0)
+
+    def probabilities(self, name: str) -> dict[str, float]:
+        """Sampling probability of each allowed op (weights renormalised over what is allowed)."""
+        ops = self.allowed(name)
+        raw = np.array([self.weight(name, op) for op in ops], dtype=np.float64)
+        if raw.sum() <= 0:
+            raw = np.ones_like(raw)
+        raw /= raw.sum()
+        return dict(zip(ops, raw.tolist()))
+
+    def space_size(self) -> int:
+        """How many architectures satisfy the constraints."""
+        return math.prod(len(self.allowed(cp.name)) for cp in self.space)
+
+    def contains(self, arch: Sequence[str]) -> bool:
+        arch = self.space.validate_arch(arch)
+        return all(op in self.allowed(cp.name) for op, cp in zip(arch, self.space))
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """One architecture drawn by the per-choice-point weights (uniform by default)."""
+        ops = []
+        for cp in self.space:
+            probs = self.probabilities(cp.name)
+            names = list(probs)
+            ops.append(names[rng.choice(len(names), p=list(probs.values()))])
+        return tuple(ops)
+
+    def project(self, arch: Sequence[str], rng: np.random.Generator) -> Arch:
+        """Replace every disallowed op of ``arch`` by an allowed one (for stale focus sets)."""
+        arch = self.space.validate_arch(arch)
+        out = []
+        for op, cp in zip(arch, self.space):
+            allowed = self.allowed(cp.name)
+            out.append(op if op in allowed else allowed[rng.integers(len(allowed))])
+        return tuple(out)
+
+    # -- edits (validate, then apply) ---------------------------------------
+    def _check_op(self, name: str, op: str) -> None:
+        cp = self.space.choice_point(name)
+        if op not in cp.candidates:
+            raise ValueError(
+                f"{op!r} is not a candidate of {name!r}; candidates are {list(cp.candidates)}"
+            )
+
+    def prune(self, name: str, op: str) -> None:
+        self._check_op(name, op)
+        if self.locked.get(name) == op:
+            raise ValueError(f"{name!r} is locked to {op!r}: unlock it before pruning that op")
+        remaining = [o for o in self.space.choice_point(name).candidates
+                     if o not in self.pruned.get(name, set()) and o != op]
+        if not remaining:
+            raise ValueError(
+                f"cannot prune {op!r}: it is the last remaining op of {name!r}; "
+                "every choice point needs at least one op"
+            )
+        self.pruned.setdefault(name, set()).add(op)
+
+    def restore(self, name: str, op: str) -> None:
+        self._check_op(name, op)
+        if not self.is_pruned(name, op):
+            raise ValueError(f"{op!r} on {name!r} is not pruned, so there is nothing to restore")
+        self.pruned[name].discard(op)
+        if not self.pruned[name]:
+            del self.pruned[name]
+
+    def lock(self, name: str, op: str) -> None:
+        self._check_op(name, op)
+        if self.is_pruned(name, op):
+            raise ValueError(f"cannot lock {name!r} to {op!r}: that op is pruned; restore it first")
+        self.locked[name] = op
+
+    def unlock(self, name: str) -> None:
+        self.space.choice_point(name)
+        if name not in self.locked:
+            raise ValueError(f"{name!r} is not locked")
+        del self.locked[name]
+
+    def set_weights(self, name: str, weights: Mapping[str, float]) -> None:
+        """Set relative sampling weights; ops not named keep weight 1."""
+        for op, w in weights.items():
+            self._check_op(name, op)
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w):
+                raise ValueError(f"weight of {op!r} on {name!r} must be a finite number, got {w!r}")
+            if w < 0:
+                raise ValueError(f"weight of {op!r} on {name!r} is negative ({w}); weights must be >= 0")
+        merged = {op: self.weight(name, op) for op in self.space.choice_point(name).candidates}
+        merged.update({op: float(w) for op, w in weights.items()})
+        if sum(merged[op] for op in self.allowed(name)) <= 0:
+            raise ValueError(
+                f"weights on {name!r} are all zero for the ops still allowed "
+                f"({list(self.allowed(name))}); at least one must be positive"
+            )
+        self.weights[name] = merged
+
+    def set_focus(self, archs: Iterable[Sequence[str]]) -> None:
+        self.focus = [self.space.validate_arch(a) for a in archs]
+
+    def copy(self) -> SteeringState:
+        return SteeringState(
+            space=self.space,
+            pruned=copy.deepcopy(self.pruned),
+            locked=dict(self.locked),
+            weights=copy.deepcopy(self.weights),
+            focus=list(self.focus),
+        )
+
+    # -- serialisation -------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pruned": {k: sorted(v) for k, v in self.pruned.items() if v},
+            "locked": dict(self.locked),
+            "weights": {k: dict(v) for k, v in self.weights.items()},
+            "focus": [self.space.to_string(a) for a in self.focus],
+            "space_size": self.space_size(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], space: SearchSpace) -> SteeringState:
+        """Rebuild and re-validate: a tampered dict raises instead of yielding an illegal state."""
+        state = cls(space=space)
+        for name, op in dict(data.get("locked", {})).items():
+            state.lock(name, op)
+        for name, ops in dict(data.get("pruned", {})).items():
+            for op in ops:
+                state.prune(name, op)
+        for name, weights in dict(data.get("weights", {})).items():
+            state.set_weights(name, weights)
+        state.set_focus(space.from_string(s) for s in data.get("focus", []))
+        return state

@@ -1,0 +1,321 @@
+"""Single-path supernet training (SPOS) that obeys the analyst's steering.
+
+Each step samples path(s) from the shared :class:`SteeringState`, re-read every
+step so that a prune or lock applied between steps takes effect at once:
+
+- ``uniform``: every allowed op of a choice point equally likely (SPOS);
+- ``weighted``: the per-choice-point sampling weights of the steering state;
+- ``fair``: FairNAS strict fairness. With ``m`` the largest number of allowed ops
+  of any choice point, ``m`` paths are drawn per step so that every allowed op of
+  every choice point is trained exactly once per step (choice points with fewer
+  ops are padded with random allowed ops); gradients of the ``m`` paths are
+  averaged into one optimizer step.
+
+The learning rate follows a cosine from ``lr`` to 0 over the planned epochs; a
+fine-tune after edits starts a fresh, shorter cosine from ``lr * finetune_lr_factor``.
+All random sources (data order, path sampling, torch) are seeded and saved in
+checkpoints, so a resumed run continues with identical losses.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from supernet.data import Dataset
+from supernet.model import Supernet
+from supernet.space import Arch
+from supernet.steering import SteeringState
+
+SAMPLERS = ("uniform", "weighted", "fair")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    nesterov: bool = True
+    sampler: str = "uniform"
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    grad_clip: float = 5.0
+    finetune_lr_factor: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"train.{name} must be a positive integer, got {value!r}")
+        for name in ("lr", "momentum", "weight_decay", "grad_clip", "finetune_lr_factor"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"train.{name} must be a finite number >= 0, got {value!r}")
+        if self.lr == 0:
+            raise ValueError("train.lr must be > 0")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"train.sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ValueError(f"train.seed must be an integer, got {self.seed!r}")
+        for name in ("nesterov", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"train.{name} must be true or false, got {getattr(self, name)!r}")
+        resolve_device(self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown train setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainProgress:
+    """One training step's report, sent through the trainer's callback."""
+
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    accuracy: float
+    samples_per_s: float
+    eta_s: float
+    lr: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def sample_paths(steering: SteeringState, sampler: str, rng: np.random.Generator) -> list[Arch]:
+    """The path(s) one training step uses, always inside the steering constraints."""
+    if sampler == "weighted":
+        return [steering.sample(rng)]
+    allowed = [steering.allowed(cp.name) for cp in steering.space]
+    if sampler == "uniform":
+        return [tuple(ops[rng.integers(len(ops))] for ops in allowed)]
+    m = max(len(ops) for ops in allowed)
+    columns = []
+    for ops in allowed:
+        column = list(ops) + [ops[i] for i in rng.integers(len(ops), size=m - len(ops))]
+        columns.append([column[i] for i in rng.permutation(m)])
+    return [tuple(col[i] for col in columns) for i in range(m)]
+
+
+class Trainer:
+    def __init__(self, supernet: Supernet, data: Dataset, steering: SteeringState,
+                 config: TrainConfig, callback: Callable[[TrainProgress], None] | None = None
+                 ) -> None:
+        self.supernet = supernet
+        self.data = data
+        self.steering = steering
+        self.config = config
+        self.callback = callback
+        self.device = resolve_device(config.device)
+        self.supernet.to(self.device)
+        self.x_train = data.x_train.to(self.device)
+        self.y_train = data.y_train.to(self.device)
+        self.optimizer = torch.optim.SGD(
+            supernet.parameters(), lr=config.lr, momentum=config.momentum,
+            weight_decay=config.weight_decay, nesterov=config.nesterov and config.momentum > 0,
+        )
+        self.amp_dtype: torch.dtype | None = None
+        if self.device.type == "cuda" and config.amp:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        # fp16 (GPUs without bf16) needs loss scaling, or small gradients flush to zero
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                           enabled=self.amp_dtype == torch.float16)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.rng = np.random.default_rng(config.seed)
+        self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
+        self.epochs = config.epochs
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.global_step = 0
+        self.schedule = {"start": 0, "length": self.epochs * self.steps_per_epoch,
+                         "base_lr": config.lr}
+        self._order: np.ndarray | None = None
+        self._epoch_loss = 0.0
+        self._epoch_correct = 0
+        self._epoch_seen = 0
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.epochs
+
+    def current_lr(self) -> float:
+        s = self.schedule
+        t = min(max(self.global_step - s["start"], 0) / max(s["length"], 1), 1.0)
+        return s["base_lr"] * 0.5 * (1.0 + math.cos(math.pi * t))
+
+    def _autocast(self) -> Any:
+        if self.amp_dtype is None:
+            return torch.autocast("cpu", enabled=False)
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
+    def train_step(self) -> TrainProgress:
+        """One optimizer step on the next minibatch; advances the epoch when it ends."""
+        started = time.perf_counter()
+        if self._order is None:
+            self._order = self.rng.permutation(len(self.y_train))
+        bs = self.config.batch_size
+        idx = torch.from_numpy(self._order[self.step_in_epoch * bs:(self.step_in_epoch + 1) * bs])
+        idx = idx.to(self.device)
+        x, y = self.x_train[idx], self.y_train[idx]
+        paths = sample_paths(self.steering, self.config.sampler, self.rng)
+        self.supernet.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        total_loss, correct = 0.0, 0
+        for path in paths:
+            with self._autocast():
+                logits = self.supernet(x, path)
+                loss = self.loss_fn(logits.float(), y) / len(paths)
+            self.scaler.scale(loss).backward()
+            total_loss += loss.item()
+            correct += int((logits.argmax(1) == y).sum())
+        self.scaler.unscale_(self.optimizer)
+        if self.config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.supernet.parameters(), self.config.grad_clip)
+        lr = self.current_lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return self._advance(total_loss, correct / (len(y) * len(paths)), len(y),
+                             time.perf_counter() - started, lr)
+
+    def _advance(self, loss: float, accuracy: float, n: int, seconds: float,
+                 lr: float) -> TrainProgress:
+        self.global_step += 1
+        self.step_in_epoch += 1
+        self._epoch_loss += loss * n
+        self._epoch_correct += accuracy * n
+        self._epoch_seen += n
+        progress = TrainProgress(
+            epoch=self.epoch, epochs=self.epochs, step=self.step_in_epoch,
+            steps_per_epoch=self.steps_per_epoch, loss=loss, accuracy=accuracy,
+            samples_per_s=n / max(seconds, 1e-9),
+            eta_s=seconds * self.steps_remaining(), lr=lr,
+        )
+        if self.step_in_epoch >= self.steps_per_epoch:
+            self.epoch += 1
+            self.step_in_epoch = 0
+            self._order = None
+        if self.callback is not None:
+            self.callback(progress)
+        return progress
+
+    def steps_remaining(self) -> int:
+        return max(self.epochs * self.steps_per_epoch - self.global_step_in_plan(), 0)
+
+    def global_step_in_plan(self) -> int:
+        return self.epoch * self.steps_per_epoch + self.step_in_epoch
+
+    def train_steps(self, n: int) -> list[float]:
+        """Up to ``n`` steps (fewer when the planned epochs end); returns their losses."""
+        losses = []
+        for _ in range(n):
+            if self.done:
+                break
+            losses.append(self.train_step().loss)
+        return losses
+
+    def train_epoch(self) -> dict[str, float]:
+        """Finish the current epoch; returns its mean loss and accuracy."""
+        target = self.epoch + 1
+        while self.epoch < target:
+            self.train_step()
+        stats = {"epoch": self.epoch, "loss": self._epoch_loss / max(self._epoch_seen, 1),
+                 "accuracy": self._epoch_correct / max(self._epoch_seen, 1)}
+        self._epoch_loss, self._epoch_correct, self._epoch_seen = 0.0, 0, 0
+        return stats
+
+    def extend(self, epochs: int) -> None:
+        """Plan ``epochs`` more epochs (fine-tuning) with a fresh cosine from a lower lr."""
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"fine-tune epochs must be a positive integer, got {epochs!r}")
+        start_epoch = self.epoch if self.step_in_epoch == 0 else self.epoch + 1
+        self.epochs = start_epoch + epochs
+        self.schedule = {"start": self.global_step, "length": epochs * self.steps_per_epoch,
+                         "base_lr": self.config.lr * self.config.finetune_lr_factor}
+
+    def finetune(self, epochs: int) -> list[dict[str, float]]:
+        self.extend(epochs)
+        return [self.train_epoch() for _ in range(epochs) if not self.done]
+
+    # -- checkpoints -----------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "supernet": self.supernet.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "config": self.config.to_dict(),
+            "steering": self.steering.to_dict(),
+            "numpy_rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "counters": {"epoch": self.epoch, "epochs": self.epochs,
+                         "step_in_epoch": self.step_in_epoch, "global_step": self.global_step},
+            "schedule": dict(self.schedule),
+            "order": None if self._order is None else self._order.tolist(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.supernet.load_state_dict(state["supernet"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):  # empty when saved without fp16 loss scaling
+            self.scaler.load_state_dict(state["scaler"])
+        restored = SteeringState.from_dict(state["steering"], self.steering.space)
+        self.steering.pruned, self.steering.locked = restored.pruned, restored.locked
+        self.steering.weights, self.steering.focus = restored.weights, restored.focus
+        self.rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"].cpu())  # map_location may have moved it
+        c = state["counters"]
+        self.epoch, self.epochs = c["epoch"], c["epochs"]
+        self.step_in_epoch, self.global_step = c["step_in_epoch"], c["global_step"]
+        self.schedule = dict(state["schedule"])
+        self._order = None if state["order"] is None else np.asarray(state["order"])
+
+    def save_checkpoint(self, path: str | Path) -> Path:
+        return save_atomic(self.state_dict(), path)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
+
+
+def save_atomic(obj: Any, path: str | Path) -> Path:
+    """Write to a temporary file and rename, so a crash never leaves half a checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path

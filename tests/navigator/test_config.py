@@ -1,0 +1,88 @@
+"""Configuration: flags > NAVIGATOR_* environment > TOML > defaults, with errors that
+say which value is wrong and where it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from navigator.config import ServerConfig, WorkerConfig, default_data_dir, resolve
+
+
+def toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "navigator.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults() -> None:
+    config = resolve(ServerConfig, env={})
+    assert (config.host, config.port, config.redis_url, config.device) == (
+        "127.0.0.1", 8050, None, "auto")
+    assert config.data_dir == Path(platformdirs.user_data_dir("navigator")) == default_data_dir()
+    assert config.recording_path == config.data_dir / "recordings.sqlite"
+    assert not config.lab_mode and len(config.secret) == 32  # a random per-run secret
+    worker = resolve(WorkerConfig, env={})
+    assert worker.max_sessions == 1 and worker.checkpoint_dir == worker.data_dir / "checkpoints"
+
+
+def test_precedence_flag_over_env_over_toml(tmp_path: Path) -> None:
+    path = toml(tmp_path, '[server]\nhost = "0.0.0.0"\nport = 9000\ndata_dir = "/srv/nav"\n'
+                          '[worker]\nmax_sessions = 3\n')
+    from_toml = resolve(ServerConfig, toml_path=path, env={})
+    assert (from_toml.host, from_toml.port, from_toml.data_dir) == ("0.0.0.0", 9000,
+                                                                     Path("/srv/nav"))
+    env = {"NAVIGATOR_PORT": "9100", "NAVIGATOR_DATA_DIR": "~/nav"}
+    from_env = resolve(ServerConfig, toml_path=path, env=env)
+    assert (from_env.host, from_env.port) == ("0.0.0.0", 9100)
+    assert from_env.data_dir == Path("~/nav").expanduser()
+    from_flag = resolve(ServerConfig, cli={"port": 9200, "host": None}, toml_path=path, env=env)
+    assert (from_flag.host, from_flag.port) == ("0.0.0.0", 9200)  # None means "flag not given"
+    assert resolve(WorkerConfig, toml_path=path, env={}).max_sessions == 3
+
+
+def test_lab_mode_takes_redis_and_secret_from_the_environment() -> None:
+    env = {"NAVIGATOR_REDIS_URL": "redis://lab:6379/0", "NAVIGATOR_SECRET": "s3cret"}
+    config = resolve(ServerConfig, env=env)
+    assert config.lab_mode and config.redis_url == "redis://lab:6379/0"
+    assert config.secret == "s3cret"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"cli": {"port": 70000}}, "port must be an integer from 0 to 65535, got 70000"),
+    ({"env": {"NAVIGATOR_PORT": "eighty"}},
+     "environment NAVIGATOR_PORT: port must be an integer, got 'eighty'"),
+    ({"cli": {"device": "tpu"}}, "device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
+    ({"cli": {"redis_url": "http://x"}}, "redis_url must start with redis://"),
+    ({"cli": {"redis_url": "redis://x:6379/0"}}, "lab mode .* needs a session secret"),
+    ({"cli": {"embedded_workers": -1}}, "embedded_workers must be >= 0"),
+])
+def test_bad_server_values_are_explained(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        resolve(ServerConfig, **({"env": {}} | kwargs))
+
+
+def test_bad_worker_values_are_explained() -> None:
+    with pytest.raises(ValueError, match="max_sessions must be a positive integer, got 0"):
+        resolve(WorkerConfig, cli={"max_sessions": 0}, env={})
+    with pytest.raises(ValueError, match="device must be"):
+        resolve(WorkerConfig, env={"NAVIGATOR_DEVICE": "gpu"})
+
+
+def test_toml_problems_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\[server\]: unknown key\(s\) \['prot'\]"):
+        resolve(ServerConfig, toml_path=toml(tmp_path, "[server]\nprot = 1\n"), env={})
+    with pytest.raises(ValueError, match="is not valid TOML"):
+        resolve(ServerConfig, toml_path=toml(tmp_path, "[server\nport = 1\n"), env={})
+    with pytest.raises(ValueError, match="does not exist"):
+        resolve(ServerConfig, toml_path=tmp_path / "missing.toml", env={})
+    with pytest.raises(ValueError, match="port must be an integer from 0 to 65535"):
+        resolve(ServerConfig, toml_path=toml(tmp_path, '[server]\nport = "8050"\n'), env={})
+
+
+def test_real_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("NAVIGATOR_DATA_DIR", str(tmp_path))
+    assert resolve(WorkerConfig).data_dir == tmp_path

@@ -1,0 +1,87 @@
+"""Events: every payload type round-trips through the JSON wire format, and a
+malformed envelope (unknown type or schema, missing payload fields, a bad session
+state) is refused with a ValueError rather than reaching a view."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from navigator.events import (
+    PAYLOADS,
+    SCHEMA_VERSION,
+    Candidates,
+    CommandAck,
+    Event,
+    SessionState,
+    TrainProgressEvent,
+)
+
+SAMPLES = {
+    "session_state": {"state": "running", "message": "epoch 1"},
+    "train_progress": {"epoch": 0, "epochs": 2, "step": 3, "steps_per_epoch": 10, "loss": 2.1,
+                       "accuracy": 0.2, "samples_per_s": 900.0, "eta_s": 4.5},
+    "candidates": {"generation": 1, "records": [{"arch": "a", "accuracy": 0.5, "x": 0.1,
+                                                 "y": None}]},
+    "map_update": {"coords": {"a": [0.1, 0.2]}},
+    "fitness": {"matrix": {"1<-0": {"none": {"mean": 0.4, "ci_low": 0.3, "ci_high": 0.5,
+                                             "count": 3, "best": 0.6}}}},
+    "steering": {"pruned": {"1<-0": ["none"]}, "locked": {}, "weights": {}, "focus": [],
+                 "space_size": 12},
+    "leaderboard": {"records": [{"arch": "a", "accuracy": 0.9}]},
+    "command_ack": {"command_id": "c1", "command": "pause", "user": "ana"},
+    "command_rejected": {"command_id": "c2", "command": "prune_op", "user": "ana",
+                         "reason": "last remaining op"},
+    "error": {"message": "boom", "detail": "trace"},
+    "checkpoint": {"path": "/tmp/x.pt", "epoch": 1},
+    "space": {"template": {"n_nodes": 3}, "choice_points": [{"name": "1<-0"}], "size": 5},
+    "exported": {"arch": "a", "files": {"model": "/tmp/m.py"}},
+}
+
+
+def test_every_payload_type_has_a_sample() -> None:
+    assert set(SAMPLES) == set(PAYLOADS)
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_round_trip_through_json(kind: str) -> None:
+    payload = PAYLOADS[kind].from_dict(SAMPLES[kind])
+    event = Event.of("s1", payload)
+    event.seq = 7
+    wire = json.loads(json.dumps(event.to_dict()))
+    assert set(wire) == {"schema", "type", "session", "seq", "ts", "data"}
+    assert wire["schema"] == SCHEMA_VERSION and wire["type"] == kind and wire["seq"] == 7
+    back = Event.from_dict(wire)
+    assert back.to_dict() == event.to_dict()
+    assert back.payload() == payload
+
+
+def test_defaults_fill_optional_fields() -> None:
+    ack = CommandAck.from_dict(SAMPLES["command_ack"])
+    assert ack.effective == "next step boundary"
+    assert TrainProgressEvent.from_dict(SAMPLES["train_progress"]).lr == 0.0
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([1, 2], "must be an object"),
+    ({"schema": 2, "type": "error", "data": {"message": "x"}}, "unsupported event schema 2"),
+    ({"type": "error", "data": {"message": "x"}}, "unsupported event schema None"),
+    ({"schema": 1, "type": "telepathy", "data": {}}, "unknown event type 'telepathy'"),
+    ({"schema": 1, "type": "checkpoint", "data": {"path": "/x"}}, r"lacks field\(s\) \['epoch'\]"),
+    ({"schema": 1, "type": "session_state", "data": {"state": "dancing"}}, "session state must be"),
+    ({"schema": 1, "type": "fitness", "data": "nope"}, "data must be an object"),
+])
+def test_malformed_events_are_refused(bad: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Event.from_dict(bad)
+
+
+def test_unknown_payload_fields_are_dropped_for_forward_compatibility() -> None:
+    state = SessionState.from_dict({"state": "paused", "future_field": 1})
+    assert state == SessionState(state="paused")
+
+
+def test_candidates_keep_map_coordinates() -> None:
+    payload = Candidates.from_dict(SAMPLES["candidates"])
+    assert payload.records[0]["x"] == 0.1 and payload.records[0]["y"] is None
