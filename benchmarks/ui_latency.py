@@ -121,7 +121,7 @@ def measure_ui(sizes: list[int], runs: int, batch: int, chromium: str, log: Any)
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(server.url)
-        page.wait_for_function("() => document.querySelector('#connection-status')"
+        page.wait_for_function("() => document.querySelector('#connection-status')?"
                                ".textContent === 'live'", timeout=60_000)
         for points in sizes:
             results.append(measure_size(page, server, points, runs, batch, log))

@@ -54,13 +54,18 @@ def page(browser: Any, synthetic: tuple[LiveServer, SyntheticWorker]) -> Iterato
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     pg.goto(server.url)
-    _wait(pg, f"() => document.querySelector('#{ids.CONNECTION}').textContent === 'live'")
+    _wait_live(pg)
     yield pg
     context.close()
 
 
 def _wait(page: Any, js: str, arg: Any = None, timeout: float = 15_000) -> Any:
     return page.wait_for_function(js, arg=arg, timeout=timeout)
+
+
+def _wait_live(page: Any) -> None:
+    """Wait for the socket badge (the element itself may not be rendered yet after a load)."""
+    _wait(page, f"() => document.getElementById('{ids.CONNECTION}')?.textContent === 'live'")
 
 
 def _session(page: Any) -> str:
@@ -282,13 +287,43 @@ def test_reconnect_catches_up_without_gap(page: Any, synthetic: tuple) -> None:
     assert page.text_content(f"#{ids.CONNECTION}") == "live"
     # a reload keeps the session and resumes from the last seq it saw
     page.reload()
-    _wait(page, f"() => document.querySelector('#{ids.CONNECTION}').textContent === 'live'")
+    _wait_live(page)
     s.publish_candidates(3)
     total = server.bus.last_seq(session)
     _wait(page, "n => (window.navigatorSeqLog || []).slice(-1)[0] >= n", total)
     log = page.evaluate("window.navigatorSeqLog")
     assert log == list(range(log[0], total + 1)) and log[0] > 1  # contiguous, no replay from 1
     _wait_map(page, len(s.records))
+
+
+def test_second_tab_on_the_same_session_sees_the_same_live_state(browser: Any, page: Any,
+                                                                  synthetic: tuple) -> None:
+    server, worker = synthetic
+    session = _session(page)
+    context = browser.new_context(viewport=VIEWPORT)
+    other = context.new_page()
+    other.set_default_timeout(15_000)
+    try:
+        other.goto(server.url)
+        _wait_live(other)
+        other.click(f"#{ids.SESSION_PICK}")
+        other.get_by_role("option", name=session).click()
+        _wait(other, "s => document.getElementById('session-state').textContent.startsWith(s)", session)
+        s = worker.sessions[session]
+        s.publish_candidates(6)
+        total = len(s.records)
+        for pg in (page, other):
+            _wait_map(pg, total)
+        archs = [pg.evaluate(f"() => {GRAPH.format(id=ids.MAP)}.data[0].customdata.map(c => c[0]).sort()")
+                 for pg in (page, other)]
+        assert archs[0] == archs[1] and len(archs[0]) == total
+        # an edit from one tab reaches the other through the worker's steering event
+        page.click(f"#{ids.PAUSE}")
+        _wait(other, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('paused')")
+        page.click(f"#{ids.RESUME}")
+        _wait(other, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
+    finally:
+        context.close()
 
 
 def _socket_id(page: Any) -> str | None:
@@ -341,7 +376,7 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
     pg.set_default_timeout(30_000)
     try:
         pg.goto(real.url)
-        _wait(pg, f"() => document.querySelector('#{ids.CONNECTION}').textContent === 'live'")
+        _wait_live(pg)
         pg.fill(f"#{ids.EPOCHS}", "2")
         pg.click(f"#{ids.START}")
         _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'candidates')", timeout=60_000)
@@ -373,6 +408,13 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('paused')")
         pg.click(f"#{ids.RESUME}")
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
+        # export the selected leaderboard row: JSON + stand-alone module written by the worker
+        pg.click(f"#{ids.LEADERBOARD} tbody tr:nth-child(4) input[type=radio]")  # 2nd data row
+        pg.click(f"#{ids.EXPORT}")
+        _wait(pg, f"() => document.getElementById('{ids.EXPORT_STATUS}').textContent.includes('last export')",
+              timeout=60_000)
+        exported = _events(pg, "exported")[-1]["data"]
+        assert Path(exported["files"]["model"]).is_file() and Path(exported["files"]["json"]).is_file()
         _shot(pg, "real-worker-overview")
         (SCREENSHOTS / "real-worker-steering.json").write_text(json.dumps(
             _events(pg, "steering")[-1]["data"], indent=1))

@@ -84,8 +84,10 @@ def test_umap_refit_in_background_then_transform(tiny_space: SearchSpace) -> Non
     new = proj.add(keys[160:], vectors[160:])
     assert set(new) == set(keys[160:])  # only new points move after a fit
     assert set(proj.coords()) == set(keys)
-    # a copy of a fitted point lands nearer to it than a typical pair of points lies apart
-    twin = proj.add(["copy"], vectors[:1])["copy"]
-    fitted = np.array(list(result.values()))
-    typical = np.median(np.linalg.norm(fitted[:, None] - fitted[None], axis=-1))
-    assert np.linalg.norm(np.subtract(twin, result[keys[0]])) < 0.5 * typical
+    # a copy of a fitted point lands nearer to it than to three in four of the other points
+    # (a random placement manages one in two; UMAP's transform optimises the new point only
+    # approximately, and in the tiny space many points differ from it in a single op)
+    twin = np.array(proj.add(["copy"], vectors[:1])["copy"])
+    fitted = np.array([result[k] for k in keys[:160]])
+    distances = np.linalg.norm(fitted - twin, axis=1)
+    assert (distances[1:] > distances[0]).mean() >= 0.75
