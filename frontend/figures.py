@@ -59,6 +59,17 @@ def progress_summary(progress: list[dict[str, Any]]) -> tuple[float, str]:
                  f"{p['samples_per_s']:,.0f} samples/s · ETA {_duration(p['eta_s'])}")
 
 
+def candidate_summary(record: dict[str, Any]) -> str:
+    """One line of a candidate's metrics; a metric the worker did not send is left out."""
+    parts = [f"accuracy {record.get('accuracy') or 0:.3f}"]
+    for key, label in (("params", "params"), ("flops", "FLOPs")):
+        if record.get(key) is not None:
+            parts.append(f"{label} {record[key]:,}")
+    if record.get("latency_ms") is not None:
+        parts.append(f"latency {record['latency_ms']:.2f} ms")
+    return " · ".join(parts)
+
+
 def _duration(seconds: float) -> str:
     seconds = max(int(seconds), 0)
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
@@ -159,11 +170,7 @@ def cell_graph(arch: str | None, record: dict[str, Any] | None = None, dark: boo
                     text=[str(i) for i in range(len(pos))], textposition="middle center",
                     marker={"size": 26, "color": "#37474f"}, textfont={"color": "white"}, hoverinfo="skip")
     if record:
-        latency = record.get("latency_ms")
-        fig.add_annotation(
-            x=0, y=-0.45, showarrow=False, font={"size": 11},
-            text=(f"accuracy {record.get('accuracy', 0):.3f} · params {record.get('params', 0):,} · "
-                  f"FLOPs {record.get('flops', 0):,}"
-                  + (f" · latency {latency:.2f} ms" if latency is not None else "")))
+        fig.add_annotation(x=0, y=-0.45, showarrow=False, font={"size": 11},
+                           text=candidate_summary(record))
     fig.update_yaxes(range=[-0.6, 1.0])
     return fig

@@ -38,6 +38,7 @@ from navigator.events import (
     Steering,
     TrainProgressEvent,
 )
+from supernet.benchmarks_table import TabularEngine, open_engine
 from supernet.engine import EngineConfig, SearchEngine
 from supernet.export import build_standalone, train_standalone, write_standalone
 from supernet.projection import MapProjector
@@ -76,18 +77,22 @@ class SessionWorker:
         self.checkpoint_path = options.checkpoint_dir / f"{session}.pt"
         self.projector = MapProjector(seed=config.seed, pca_until=options.pca_until)
         self._refit_thread: threading.Thread | None = None
-        self.engine: SearchEngine | None = None
+        self.engine: SearchEngine | TabularEngine | None = None
 
     # -- lifecycle -------------------------------------------------------------
-    def _open_engine(self) -> SearchEngine:
-        if self.checkpoint_path.exists():
-            engine = SearchEngine.load(self.checkpoint_path, self._on_progress)
+    def _open_engine(self) -> SearchEngine | TabularEngine:
+        resuming = self.checkpoint_path.exists()
+        engine = open_engine(self.config, self._on_progress, self.checkpoint_path)
+        if resuming:
             self.engine = engine
             self._set_state("running", f"resumed from checkpoint at epoch {engine.trainer.epoch}")
             if engine.archive:
                 self._place(engine.archive_as_dicts())
-            return engine
-        return SearchEngine(self.config, self._on_progress)
+        return engine
+
+    @property
+    def tabular(self) -> bool:
+        return self.config.mode == "tabular"
 
     def run(self) -> None:
         """Run the session until it is stopped; failures are published, never swallowed."""
@@ -99,8 +104,9 @@ class SessionWorker:
                                                  size=space.size()))
             self._publish_steering()
             if self.state != "running":
-                self._set_state("running", f"training on {self.engine.data.name} "
-                                           f"({self.engine.device.type})")
+                self._set_state("running", f"looking accuracies up in {self.config.table_path}"
+                                if self.tabular else f"training on {self.engine.data.name} "
+                                                     f"({self.engine.device.type})")
             while not self.stopped:
                 self._loop_once()
             self.checkpoint()
@@ -243,6 +249,8 @@ class SessionWorker:
         if kind == "stop":
             self.stopped = True
             return "stopping after a final checkpoint"
+        if kind == "finetune" and self.tabular:
+            raise ValueError("tabular mode has no supernet to fine-tune: resume to search more")
         if kind == "finetune":
             engine.extend_training(args["epochs"])
             self.extra_left = max(self.extra_left, 1)
@@ -268,6 +276,8 @@ class SessionWorker:
         metrics: dict[str, Any] = {}
         supernet = engine.supernet
         epochs = args.get("train_epochs", 0)
+        if epochs and self.tabular:
+            raise ValueError("tabular mode has no training data: export without train_epochs")
         if epochs:
             model = build_standalone(engine.space, arch, data.in_channels, data.num_classes,
                                      data.image_size, supernet)

@@ -36,9 +36,18 @@ class EngineConfig:
     seed: int = 0
     data_limit: int | None = None
     measure_latency: bool = True
+    mode: str = "supernet"  # or "tabular": accuracies looked up in a benchmark table, no training
+    table_path: str | None = None  # CSV file, "synthetic[:SEED]" or "nats:[PATH]" (tabular mode)
+    table_dataset: str = "cifar10"
+    table_percent: bool = False
 
     def __post_init__(self) -> None:
         self.space()
+        if self.mode not in ("supernet", "tabular"):
+            raise ValueError(f"mode must be 'supernet' or 'tabular', got {self.mode!r}")
+        if self.mode == "tabular" and not self.table_path:
+            raise ValueError("tabular mode needs table_path: a CSV file (arch + accuracy columns), "
+                             "'synthetic[:SEED]' or 'nats:[PATH]'")
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ValueError("dataset must be a spec such as 'digits' or 'cifar10:/path'")
         if not isinstance(self.seed, int):
@@ -53,7 +62,9 @@ class EngineConfig:
         return {"template": self.template, "dataset": self.dataset,
                 "train": self.train.to_dict(), "search": self.search.to_dict(),
                 "eval": self.eval.to_dict(), "seed": self.seed, "data_limit": self.data_limit,
-                "measure_latency": self.measure_latency}
+                "measure_latency": self.measure_latency, "mode": self.mode,
+                "table_path": self.table_path, "table_dataset": self.table_dataset,
+                "table_percent": self.table_percent}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:

@@ -12,6 +12,7 @@ constraints, so a prune or lock made mid-search applies to the next generation.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -67,6 +68,8 @@ class EvolutionarySearch:
         self.rng = np.random.default_rng(config.seed)
         self.archive: dict[Arch, float] = {}
         self.generation = 0
+        # An extra filter on proposals (e.g. a latency budget); not saved: its owner sets it.
+        self.constraint: Callable[[Arch], bool] | None = None
 
     def set_params(self, **changes: Any) -> None:
         """Change search parameters live; validated as a whole, nothing changes on error."""
@@ -119,6 +122,8 @@ class EvolutionarySearch:
                 break
             arch, parent = self._child(pool)
             if arch in proposed or (arch in self.archive and fresh > 0):
+                continue
+            if self.constraint is not None and not self.constraint(arch):
                 continue
             fresh -= arch not in self.archive
             proposed.add(arch)

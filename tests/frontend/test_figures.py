@@ -168,3 +168,11 @@ def test_cell_graph_placeholder_and_missing_latency() -> None:
     assert "latency" not in fig.layout.annotations[-1].text
     xs = [t.x for t in fig.data if t.mode == "markers+text"][0]
     assert all(math.isfinite(x) for x in xs)
+
+
+def test_candidate_summary_leaves_out_metrics_the_worker_did_not_send() -> None:
+    full = {"accuracy": 0.9, "params": 12345, "flops": 678, "latency_ms": 1.5}
+    assert figures.candidate_summary(full) == ("accuracy 0.900 · params 12,345 · FLOPs 678 · "
+                                               "latency 1.50 ms")
+    table_row = {"accuracy": 0.9, "params": None, "flops": None, "latency_ms": None}
+    assert figures.candidate_summary(table_row) == "accuracy 0.900"

@@ -237,6 +237,31 @@ def test_finetune_and_export(running: Running) -> None:
     assert bad.type == "command_rejected"
 
 
+def test_tabular_session_searches_the_table_and_obeys_steering(tmp_path: Path) -> None:
+    config = {"template": "nb201", "mode": "tabular", "table_path": "synthetic:3",
+              "search": {"population": 8, "parents": 3}, "measure_latency": False}
+    run = Running(MemoryBus(), tmp_path, config, extra_generations=4)
+    try:
+        assert "looking accuracies up" in run.wait(state_is("running")).data["message"]
+        first = run.wait(lambda e: e.type == "candidates").data["records"]
+        assert all(0 < r["accuracy"] < 1 and "table_rank" in r["scores"] for r in first)
+        reply = run.command("prune_op", choice_point="1<-0", op="nor_conv_3x3")
+        assert reply.type == "command_ack"
+        rejected = run.command("finetune", epochs=1)
+        assert rejected.type == "command_rejected" and "tabular" in rejected.data["reason"]
+        arch = first[0]["arch"]
+        assert run.command("export", arch=arch, train_epochs=2).type == "command_rejected"
+        assert run.command("export", arch=arch).type == "command_ack"
+        used_up = lambda e: e.type == "session_state" and "budget" in e.data["message"]  # noqa: E731
+        if not any(used_up(e) for e in run.seen):
+            run.wait(used_up)
+        later = [r["arch"] for e in run.seen if e.type == "candidates" and e.seq > reply.seq
+                 for r in e.data["records"]]
+        assert later and not any(a.startswith("|nor_conv_3x3~0|") for a in later)
+    finally:
+        run.stop()
+
+
 def test_host_starts_sessions_from_the_control_channel(tmp_path: Path) -> None:
     bus = MemoryBus()
     host = WorkerHost(bus, options(tmp_path), max_sessions=2).start()

@@ -112,3 +112,11 @@ def test_a_shrunken_space_gets_distinct_unevaluated_proposals(nb201_space: Searc
     proposals = [arch for arch, _ in search.propose()]
     assert len(proposals) == len(set(proposals)) == min(20, fresh)
     assert not any(arch in search.archive for arch in proposals)
+
+
+def test_a_constraint_filters_every_proposal(nb201_space: SearchSpace) -> None:
+    search = EvolutionarySearch(nb201_space, SteeringState(nb201_space), SearchConfig(population=12))
+    search.constraint = lambda arch: sum(op == "nor_conv_3x3" for op in arch) <= 2
+    records = run(nb201_space, search, 5)
+    assert len(records) >= 40
+    assert all(synthetic_accuracy(nb201_space.from_string(r.arch)) <= 2 / 6 for r in records)
