@@ -46,6 +46,15 @@ def _archs(value: Any) -> bool:
     return isinstance(value, list) and 0 < len(value) <= 5000 and all(_str(a) for a in value)
 
 
+def _budget(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                             and math.isfinite(value) and value > 0)
+
+
+def _csv_text(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 1_000_000
+
+
 def _mapping(value: Any) -> bool:
     return isinstance(value, dict)
 
@@ -73,6 +82,14 @@ ARGS: dict[str, dict[str, tuple[Callable[[Any], bool], bool, str]]] = {
         "mutation_prob": (_prob, False, "a probability in [0, 1]"),
         "crossover_prob": (_prob, False, "a probability in [0, 1]"),
         "strategy": (lambda v: v in ("evolution", "random"), False, "'evolution' or 'random'"),
+    },
+    "set_latency_budget": {
+        "budget_ms": (_budget, True, "a positive number of milliseconds, or null to lift it"),
+        "device": (_str, False, "'host' or a device whose latencies were uploaded"),
+    },
+    "device_latencies": {
+        "device": (_str, True, "a device name such as 'jetson-nano'"),
+        "csv": (_csv_text, True, "CSV text with columns arch,latency_ms (at most 1 MB)"),
     },
     "export": {"arch": (_str, True, "an architecture string"),
                "train_epochs": (_int(0, 1000), False, "an integer from 0 to 1000")},
@@ -131,7 +148,9 @@ def parse_command(data: Any) -> Command:
                 raise CommandError(f"{kind}: missing argument {name!r} ({description})")
             continue
         if not check(args[name]):
-            raise CommandError(f"{kind}: argument {name!r} must be {description}, got {args[name]!r}")
+            shown = repr(args[name])
+            shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
+            raise CommandError(f"{kind}: argument {name!r} must be {description}, got {shown}")
     if kind == "set_search_params" and not args:
         raise CommandError("set_search_params: give at least one parameter to change")
     ts = data.get("ts", time.time())

@@ -158,10 +158,25 @@ class Exported(Payload):
     files: dict[str, str]
 
 
+@dataclass
+class Hardware(Payload):
+    """The latency objective: the budget on proposals, the host predictor's quality, and
+    how the latencies uploaded for other devices rank against the host (see
+    :class:`supernet.latency_budget.LatencyObjective`)."""
+
+    type: ClassVar[str] = "hardware"
+    budget_ms: float | None = None
+    budget_device: str = "host"
+    measured: int = 0
+    predictor_srcc: float | None = None
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     cls.type: cls
     for cls in (SessionState, TrainProgressEvent, Candidates, MapUpdate, Fitness, Steering,
-                Leaderboard, CommandAck, CommandRejected, Error, Checkpoint, Space, Exported)
+                Leaderboard, CommandAck, CommandRejected, Error, Checkpoint, Space, Exported,
+                Hardware)
 }
 
 

@@ -31,6 +31,7 @@ from navigator.events import (
     Error,
     Exported,
     Fitness,
+    Hardware,
     Leaderboard,
     MapUpdate,
     SessionState,
@@ -41,6 +42,8 @@ from navigator.events import (
 from supernet.benchmarks_table import TabularEngine, open_engine
 from supernet.engine import EngineConfig, SearchEngine
 from supernet.export import build_standalone, train_standalone, write_standalone
+from supernet.hardware import load_latency_csv
+from supernet.latency_budget import ADAPT_BELOW_SRCC, HOST
 from supernet.projection import MapProjector
 from supernet.train import TrainConfig, TrainProgress
 
@@ -200,6 +203,11 @@ class SessionWorker:
         self.bus.publish(self.session, Fitness(matrix=self.engine.fitness.to_dict()))
         self.bus.publish(self.session, Leaderboard(records=[
             r.to_dict() for r in self.engine.leaderboard(self.options.leaderboard_size)]))
+        self._publish_hardware()
+
+    def _publish_hardware(self) -> None:
+        assert self.engine is not None
+        self.bus.publish(self.session, Hardware(**self.engine.latency.summary()))
 
     def _publish_steering(self) -> None:
         assert self.engine is not None
@@ -262,9 +270,29 @@ class SessionWorker:
             return ", ".join(f"{k}={v}" for k, v in args.items())
         if kind == "export":
             return self._export(args)
+        if kind == "set_latency_budget":
+            detail = engine.latency.set_budget(args["budget_ms"], engine.steering,
+                                               args.get("device", HOST))
+            self._publish_hardware()
+            return detail
+        if kind == "device_latencies":
+            return self._device_latencies(args["device"], args["csv"])
         if kind == "start":
             raise ValueError("this session is already running; start a new session instead")
         raise ValueError(f"command {kind!r} is not supported by this worker")
+
+    def _device_latencies(self, device: str, csv_text: str) -> str:
+        """Rank the uploaded latencies of another device against this one; adapt if needed."""
+        engine = self.engine
+        assert engine is not None
+        # bytes, never a str: a str naming a file would be read from the server's disk
+        archs, latencies = load_latency_csv(csv_text.encode("utf-8"), engine.space)
+        report = engine.latency.add_device(device, archs, list(latencies), engine.host_latency)
+        self._publish_hardware()
+        text = f"{report.n} latencies from {device}: SRCC with this device {report.srcc_host:.2f}"
+        if report.adapted:
+            text += f"; below {ADAPT_BELOW_SRCC}, so adapted (cross-validated SRCC {report.srcc_adapted:.2f})"
+        return text
 
     def _export(self, args: dict[str, Any]) -> str:
         engine = self.engine

@@ -69,6 +69,7 @@ import torch
 
 from supernet.evaluate import CandidateRecord
 from supernet.fitness import FitnessTable
+from supernet.latency_budget import LatencyObjective
 from supernet.search import EvolutionarySearch
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
@@ -456,7 +457,8 @@ def synthetic_table(space: SearchSpace, seed: int = 0, datasets: Sequence[str] =
     each dataset column has exactly one best entry (at the top of its range). A dataset's
     column depends only on ``seed`` and its name, not on which other datasets are asked for.
     With ``costs``, params and FLOPs come from the repository's supernet cost model for the
-    first dataset's input shape (a model is built once; 0.2 s for ``nb201``).
+    first dataset's input shape (a model is built once; 0.2 s for ``nb201``), and a latency
+    column is 0.3 ms plus 1 ms per 25 MFLOPs, times a log-normal (sigma 0.05) per entry.
     """
     if not datasets:
         raise ValueError("synthetic_table needs at least one dataset name")
@@ -485,11 +487,14 @@ def synthetic_table(space: SearchSpace, seed: int = 0, datasets: Sequence[str] =
         if size > 1 and int(np.sum(acc == acc.max())) != 1:  # pragma: no cover - measure zero
             raise RuntimeError(f"synthetic dataset {name!r} has a tied best entry; change the seed")
         accuracies[name] = acc
-    params = flops = None
+    params = flops = latency = None
     if costs:
         params, flops = _additive_costs(space, digits, dataset_info(datasets[0]))
+        jitter = np.exp(np.random.default_rng(seed + 1).normal(0.0, 0.05, size))
+        latency = ((0.3 + np.asarray(flops, dtype=float) / 25e6) * jitter).tolist()
     return BenchmarkTable(space, _arch_strings(space, digits), accuracies, datasets[0],
-                          params=params, flops=flops, source=f"synthetic:{seed}", check=False)
+                          params=params, flops=flops, latency_ms=latency,
+                          source=f"synthetic:{seed}", check=False)
 
 
 def _arch_strings(space: SearchSpace, digits: np.ndarray) -> list[str]:
@@ -605,7 +610,6 @@ class TabularEngine:
         self.config = config
         self.callback = callback  # never called: there is no training progress
         self.space: SearchSpace = config.space()
-        dataset = dataset or config.table_dataset
         percent = bool(config.table_percent if percent is None else percent)
         if table is None:
             table = config.table_path
@@ -613,7 +617,7 @@ class TabularEngine:
                 raise ValueError("tabular mode needs a benchmark table: set table_path to a CSV "
                                  "file, 'synthetic[:SEED]' or 'nats:[PATH]'")
         if isinstance(table, str):
-            table = open_table(table, dataset or "cifar10", self.space, percent=percent)
+            table = open_table(table, dataset or config.table_dataset, self.space, percent=percent)
         elif dataset and table.dataset != dataset:
             table = table.with_dataset(dataset)
         self.table: BenchmarkTable = table
@@ -627,6 +631,8 @@ class TabularEngine:
         self.search = EvolutionarySearch(self.space, self.steering, config.search)
         self.fitness = FitnessTable(self.space)
         self.archive: list[CandidateRecord] = []
+        self.latency = LatencyObjective(self.space)
+        self.search.constraint = self.latency.allows
 
     def _check_coverage(self) -> None:
         table = self.table
@@ -678,8 +684,16 @@ class TabularEngine:
         records = [self._record(arch, parent, generation) for arch, parent in proposals]
         self.search.tell(records)
         self.fitness.update(records)
+        self.latency.observe(records)
         self.archive.extend(records)
         return records
+
+    def host_latency(self, arch: Arch) -> float:
+        """The table's latency of ``arch`` (a table without a latency column has none)."""
+        latency = self.table.entry(arch).latency_ms
+        if latency is None:
+            raise ValueError("this benchmark table has no latency_ms column to compare devices with")
+        return latency
 
     # duplicated from SearchEngine.leaderboard / archive_as_dicts
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
@@ -701,6 +715,7 @@ class TabularEngine:
                           "percent": table.percent, "fingerprint": table.fingerprint(),
                           "size": len(table)},
                 "steering": self.steering.to_dict(), "search": self.search.state_dict(),
+                "latency": self.latency.state_dict(),
                 "archive": [r.to_dict() for r in self.archive]}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -715,6 +730,7 @@ class TabularEngine:
         self.steering.pruned, self.steering.locked = restored.pruned, restored.locked
         self.steering.weights, self.steering.focus = restored.weights, restored.focus
         self.search.load_state_dict(state["search"])
+        self.latency.load_state_dict(state["latency"])
         self.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
         self.fitness = FitnessTable(self.space)
         self.fitness.update(self.archive)

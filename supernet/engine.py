@@ -19,9 +19,10 @@ import torch
 from supernet.data import Dataset, load_dataset
 from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
 from supernet.fitness import FitnessTable
+from supernet.latency_budget import LatencyObjective
 from supernet.model import Supernet
 from supernet.search import EvolutionarySearch, SearchConfig
-from supernet.space import CellTemplate, SearchSpace, preset
+from supernet.space import Arch, CellTemplate, SearchSpace, preset
 from supernet.steering import SteeringState
 from supernet.train import TrainConfig, Trainer, TrainProgress, save_atomic
 
@@ -95,6 +96,8 @@ class SearchEngine:
         self.search = EvolutionarySearch(self.space, self.steering, config.search)
         self.fitness = FitnessTable(self.space)
         self.archive: list[CandidateRecord] = []
+        self.latency = LatencyObjective(self.space)
+        self.search.constraint = self.latency.allows
 
     @property
     def device(self) -> torch.device:
@@ -129,8 +132,13 @@ class SearchEngine:
             ))
         self.search.tell(records)
         self.fitness.update(records)
+        self.latency.observe(records)
         self.archive.extend(records)
         return records
+
+    def host_latency(self, arch: Arch) -> float:
+        """Measured latency on this engine's device (cached), for comparing with other devices."""
+        return self.evaluator.measure_latency(arch)
 
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
         """Best distinct architectures seen, by supernet accuracy."""
@@ -145,7 +153,7 @@ class SearchEngine:
 
     def state_dict(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "trainer": self.trainer.state_dict(),
-                "search": self.search.state_dict(),
+                "search": self.search.state_dict(), "latency": self.latency.state_dict(),
                 "archive": [r.to_dict() for r in self.archive]}
 
     def save(self, path: str | Path) -> Path:
@@ -158,6 +166,7 @@ class SearchEngine:
         engine = cls(EngineConfig.from_dict(state["config"]), callback)
         engine.trainer.load_state_dict(state["trainer"])
         engine.search.load_state_dict(state["search"])
+        engine.latency.load_state_dict(state["latency"])
         engine.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
         engine.fitness.update(engine.archive)
         return engine

@@ -25,6 +25,8 @@ VALID_ARGS = {
     "finetune": {"epochs": 2},
     "set_search_params": {"population": 8, "mutation_prob": 0.3},
     "export": {"arch": "a"},
+    "set_latency_budget": {"budget_ms": 2.5, "device": "npu"},
+    "device_latencies": {"device": "npu", "csv": "arch,latency_ms\na,1.0\n"},
 }
 
 
@@ -49,6 +51,12 @@ def test_valid_commands_parse_and_round_trip(kind: str) -> None:
 def test_missing_id_and_user_get_defaults() -> None:
     command = parse_command({"type": "pause", "session": "s1"})
     assert command.user == "local" and len(command.id) == 32
+
+
+def test_a_huge_bad_argument_is_not_echoed_whole() -> None:
+    with pytest.raises(CommandError) as info:
+        parse_command(wire("device_latencies", args={"device": "npu", "csv": "x" * 2_000_000}))
+    assert len(str(info.value)) < 300
 
 
 def test_command_error_is_a_value_error() -> None:
@@ -81,6 +89,11 @@ def test_command_error_is_a_value_error() -> None:
     (wire("set_search_params", args={"mutation_prob": 1.5}), "must be a probability in"),
     (wire("set_search_params", args={"strategy": "annealing"}), "'evolution' or 'random'"),
     (wire("pause", ts="noon"), "'ts' must be a number"),
+    (wire("set_latency_budget", args={"budget_ms": 0}), "'budget_ms' must be a positive number"),
+    (wire("set_latency_budget", args={"budget_ms": float("inf")}), "'budget_ms' must be a positive"),
+    (wire("set_latency_budget", args={}), "missing argument 'budget_ms'"),
+    (wire("device_latencies", args={"device": "npu", "csv": ""}), "'csv' must be CSV text"),
+    (wire("device_latencies", args={"device": "npu", "csv": "x" * 1_000_001}), "at most 1 MB"),
 ])
 def test_malformed_commands_name_the_problem(bad: object, match: str) -> None:
     with pytest.raises(CommandError, match=match):

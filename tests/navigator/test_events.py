@@ -37,6 +37,9 @@ SAMPLES = {
     "checkpoint": {"path": "/tmp/x.pt", "epoch": 1},
     "space": {"template": {"n_nodes": 3}, "choice_points": [{"name": "1<-0"}], "size": 5},
     "exported": {"arch": "a", "files": {"model": "/tmp/m.py"}},
+    "hardware": {"budget_ms": 2.5, "budget_device": "npu", "measured": 40, "predictor_srcc": 0.97,
+                 "devices": {"npu": {"device": "npu", "n": 12, "srcc_host": 0.6, "adapted": True,
+                                     "srcc_adapted": 0.95, "fastest_ms": 0.4}}},
 }
 
 

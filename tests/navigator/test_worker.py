@@ -262,6 +262,39 @@ def test_tabular_session_searches_the_table_and_obeys_steering(tmp_path: Path) -
         run.stop()
 
 
+def test_latency_budget_and_device_upload(tmp_path: Path) -> None:
+    config = {"template": "nb201", "mode": "tabular", "table_path": "synthetic:4",
+              "search": {"population": 10, "parents": 3}, "measure_latency": False}
+    run = Running(MemoryBus(), tmp_path, config, extra_generations=50)
+    try:
+        model = run.wait(lambda e: e.type == "hardware" and e.data["predictor_srcc"] is not None)
+        assert model.data["predictor_srcc"] > 0.8 and model.data["budget_ms"] is None
+        refused = run.command("set_latency_budget", budget_ms=0.001)
+        assert refused.type == "command_rejected" and "below every latency" in refused.data["reason"]
+        table = run.worker.engine.table
+        latencies = sorted(run.worker.engine.latency.measured.values())
+        budget = latencies[len(latencies) // 2]
+        ack = run.command("set_latency_budget", budget_ms=budget)
+        assert ack.type == "command_ack" and "limited to" in ack.data["detail"]
+        run.since(ack, lambda e: e.type == "hardware" and e.data["budget_ms"] == budget)
+        # another device where skip connections are slow: ranks disagree, so it is adapted
+        space = run.worker.engine.space
+        rows = [(a, table.entry(a).latency_ms * (1 + 4 * space.from_string(a).count("skip_connect")))
+                for a in table.archs[7::311]]
+        csv = "arch,latency_ms\n" + "".join(f"{a},{v:.4f}\n" for a, v in rows)
+        upload = run.command("device_latencies", device="npu", csv=csv)
+        assert upload.type == "command_ack", upload.data
+        assert "adapted" in upload.data["detail"]
+        hardware = run.since(upload, lambda e: e.type == "hardware" and "npu" in e.data["devices"])
+        assert hardware.data["devices"]["npu"]["adapted"]
+        bad = run.command("device_latencies", device="npu", csv="arch,latency_ms\n|nope~0|,1\n")
+        assert bad.type == "command_rejected" and "line 2" in bad.data["reason"]
+        path = run.command("device_latencies", device="npu", csv="/etc/passwd")
+        assert path.type == "command_rejected"  # a path is CSV text here, never read from disk
+    finally:
+        run.stop()
+
+
 def test_host_starts_sessions_from_the_control_channel(tmp_path: Path) -> None:
     bus = MemoryBus()
     host = WorkerHost(bus, options(tmp_path), max_sessions=2).start()

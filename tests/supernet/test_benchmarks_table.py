@@ -282,12 +282,12 @@ def test_engines_from_config_specs_and_coverage(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="tabular mode needs a benchmark table"):
         TabularEngine(config())
 
-    class TabularConfig(EngineConfig):  # what EngineConfig would gain (proposed fields)
-        mode = "tabular"
-        table_path = "synthetic:2"
-        table_dataset = "cifar10"
-
-    cfg = TabularConfig(template="nb201", search=SearchConfig(population=5, seed=1))
+    with pytest.raises(ValueError, match="tabular mode needs table_path"):
+        EngineConfig(template="nb201", mode="tabular")
+    with pytest.raises(ValueError, match="mode must be"):
+        EngineConfig(template="nb201", mode="lookup")
+    cfg = EngineConfig.from_dict({"template": "nb201", "mode": "tabular", "table_path": "synthetic:2",
+                                  "search": {"population": 5, "seed": 1}})
     engine = open_engine(cfg)
     assert isinstance(engine, TabularEngine) and engine.table.source == "synthetic:2"
     engine.search_generation()
