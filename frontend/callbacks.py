@@ -81,7 +81,7 @@ def register_callbacks(app: Dash, hub: LiveHub) -> None:
     _register_clientside(app)
 
 
-def _marker(view: SessionView, rendered: Any, *types: str) -> dict[str, Any]:
+def marker_of(view: SessionView, rendered: Any, *types: str) -> dict[str, Any]:
     """What a view is about to draw; PreventUpdate when a socket batch changed none of it.
 
     Progress ticks arrive several times a second, and re-drawing the heatmap and the tables
@@ -126,7 +126,7 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
             return ("no session", {"width": "0%"}, "start a search to see training progress",
                     figures.training_curves([], _theme_dark(theme)), None)
         view = hub.view(session)
-        marker = _marker(view, rendered, "train_progress", "session_state")
+        marker = marker_of(view, rendered, "train_progress", "session_state")
         with view.lock:
             progress = list(view.progress)
             state = f"{session} · {view.state}" + (f" · {view.message}" if view.message else "")
@@ -165,7 +165,7 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
                   State(ids.RENDERED_HEATMAP, "data"))
     def heatmap(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
         view = _view(hub, session)
-        marker = _marker(view, rendered, "space", "fitness", "steering", "candidates")
+        marker = marker_of(view, rendered, "space", "fitness", "steering", "candidates")
         with view.lock:
             if view.space is None:
                 raise PreventUpdate
@@ -182,7 +182,7 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
         if not session:
             return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", None
         view = hub.view(session)
-        marker = _marker(view, rendered, "leaderboard", "session_state", "command_ack",
+        marker = marker_of(view, rendered, "leaderboard", "session_state", "command_ack",
                          "command_rejected", "error", "exported")
         options = [{"label": s, "value": s} for s in hub.sessions()]
         with view.lock:
@@ -249,12 +249,15 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
                   State(ids.N_NODES, "value"), State(ids.OPS, "value"), State(ids.CHANNELS, "value"),
                   State(ids.CELLS, "value"), State(ids.DATASET, "value"), State(ids.EPOCHS, "value"),
                   State(ids.SAMPLER, "value"), State(ids.EDGE_OVERRIDES, "data"),
+                  State(ids.MODE, "value"), State(ids.TABLE_PATH, "value"),
                   prevent_initial_call=True)
     def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
-              epochs: Any, sampler: str, overrides: dict | None) -> tuple:
+              epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None) -> tuple:
         config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
                   "dataset": dataset or "digits",
                   "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
+        if mode == "tabular":
+            config |= {"mode": "tabular", "table_path": (table or "").strip() or None}
         try:
             return hub.start_session(config, owner=hub.user), ""
         except (ValueError, TypeError) as exc:
@@ -268,7 +271,7 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
         return session
 
 
-def _send(hub: LiveHub, session: str | None, kind: str, args: dict | None = None) -> str:
+def send_command(hub: LiveHub, session: str | None, kind: str, args: dict | None = None) -> str:
     try:
         hub.send(session, kind, args)
     except CommandError as exc:
@@ -291,7 +294,7 @@ def _register_controls(app: Dash, hub: LiveHub) -> None:
             args = {"epochs": epochs}
         elif kind == "set_search_params":
             args = {"population": population, "mutation_prob": mutation}
-        return _send(hub, session, kind, args)
+        return send_command(hub, session, kind, args)
 
     @app.callback(Output(ids.EXPORT_STATUS, "children", allow_duplicate=True),
                   Input(ids.EXPORT, "n_clicks"), Input(ids.TRAIN_STANDALONE, "n_clicks"),
@@ -305,7 +308,7 @@ def _register_controls(app: Dash, hub: LiveHub) -> None:
         args = {"arch": row["arch"]}
         if ctx.triggered_id == ids.TRAIN_STANDALONE:
             args["train_epochs"] = 5
-        return _send(hub, session, "export", args) + f" for {row['arch']}"
+        return send_command(hub, session, "export", args) + f" for {row['arch']}"
 
 
 def _register_steering(app: Dash, hub: LiveHub) -> None:
@@ -339,7 +342,7 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
     def confirm(_n: Any, pending: dict | None, session: str | None) -> tuple:
         if not pending:
             return "click a heatmap cell first", None
-        return _send(hub, session, pending["type"], pending["args"]), None
+        return send_command(hub, session, pending["type"], pending["args"]), None
 
     @app.callback(Output(ids.WEIGHT_SLIDERS, "children"), Input(ids.WEIGHT_EDGE, "value"),
                   State(ids.SESSION, "data"))
@@ -367,7 +370,7 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
         if not edge or not values:
             return "pick an edge and set its weights first"
         weights = {sid["op"]: float(v) for sid, v in zip(slider_ids, values)}
-        return _send(hub, session, "set_sampling_weights", {"choice_point": edge, "weights": weights})
+        return send_command(hub, session, "set_sampling_weights", {"choice_point": edge, "weights": weights})
 
     @app.callback(Output(ids.SELECTION_INFO, "children"), Input(ids.MAP, "selectedData"))
     def selection(selected: dict | None) -> str:
@@ -382,7 +385,7 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
         if not archs:
             return "select candidates on the map first (lasso or box)"
         if ctx.triggered_id == ids.FOCUS:
-            return _send(hub, session, "focus", {"archs": archs}) + f" around {len(archs)} candidates"
+            return send_command(hub, session, "focus", {"archs": archs}) + f" around {len(archs)} candidates"
         view = _view(hub, session)
         with view.lock:
             steering, space = dict(view.steering), view.space
@@ -390,7 +393,7 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
             raise PreventUpdate
         edits = prune_outside(steering, space, archs)
         for cp, op in edits:
-            _send(hub, session, "prune_op", {"choice_point": cp, "op": op})
+            send_command(hub, session, "prune_op", {"choice_point": cp, "op": op})
         return f"sent {len(edits)} prunes keeping only ops used by the selection"
 
 

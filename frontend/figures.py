@@ -174,3 +174,44 @@ def cell_graph(arch: str | None, record: dict[str, Any] | None = None, dark: boo
                            text=candidate_summary(record))
     fig.update_yaxes(range=[-0.6, 1.0])
     return fig
+
+
+def pareto_front_figure(costs: list[float | None], accuracies: list[float | None], archs: list[str],
+                        front: list[int], cost_key: str = "latency_ms",
+                        budget: float | None = None, dark: bool = False) -> go.Figure:
+    """Accuracy against a cost, the Pareto front drawn over it (and the budget, if any).
+
+    ``front`` indexes the non-dominated points (as ``supernet.hardware.pareto_front`` gives
+    them); points without the cost are left out, not drawn at zero.
+    """
+    label = COLOR_LABELS.get(cost_key, cost_key)
+    fig = _base(f"Accuracy vs {label} ({len(front)} on the Pareto front)", dark,
+                xaxis={"title": label}, yaxis={"title": "accuracy"},
+                legend={"orientation": "h", "y": -0.25}, dragmode="select")
+    shown = [i for i, c in enumerate(costs) if c is not None and accuracies[i] is not None]
+    fig.add_scattergl(x=[costs[i] for i in shown], y=[accuracies[i] for i in shown],
+                      customdata=[[archs[i]] for i in shown], mode="markers", name="candidates",
+                      marker={"size": 6, "color": "#90a4ae", "opacity": 0.6},
+                      hovertemplate="%{customdata[0]}<br>%{x:.3g} · acc %{y:.3f}<extra></extra>")
+    ordered = sorted(front, key=lambda i: costs[i])
+    fig.add_scatter(x=[costs[i] for i in ordered], y=[accuracies[i] for i in ordered],
+                    customdata=[[archs[i]] for i in ordered], mode="lines+markers",
+                    name="Pareto front", line={"shape": "hv", "color": "#ef5350"},
+                    marker={"size": 9, "color": "#ef5350"},
+                    hovertemplate="%{customdata[0]}<br>%{x:.3g} · acc %{y:.3f}<extra>front</extra>")
+    if budget is not None and cost_key == "latency_ms":
+        fig.add_vline(x=budget, line={"dash": "dash", "color": "#ffa726"},
+                      annotation_text=f"budget {budget:.2f} ms")
+    return fig
+
+
+def correlation_figure(correlations: dict[str, dict[str, float]], dark: bool = False) -> go.Figure:
+    """Rank correlation of each score (proxies, costs) with supernet accuracy, as bars."""
+    names = sorted(correlations, key=lambda k: -abs(correlations[k]["spearman"]))
+    fig = _base("Scores vs accuracy (rank correlation)", dark, barmode="group",
+                yaxis={"title": "correlation", "range": [-1, 1]},
+                legend={"orientation": "h", "y": -0.3})
+    for measure, colour in (("spearman", "#42a5f5"), ("kendall", "#ab47bc")):
+        fig.add_bar(x=names, y=[correlations[k][measure] for k in names], name=measure,
+                    marker_color=colour)
+    return fig

@@ -9,6 +9,8 @@ from frontend import ids
 from supernet.space import CELL_OPS, NB201_OPS
 
 MAP_COLOURS = ["accuracy", "params", "flops", "latency_ms", "generation", "loss"]
+PARETO_COSTS = [{"label": "latency (ms)", "value": "latency_ms"},
+                {"label": "parameters", "value": "params"}, {"label": "FLOPs", "value": "flops"}]
 LEADERBOARD_COLUMNS = [
     {"name": "rank", "id": "rank", "type": "numeric"},
     {"name": "architecture", "id": "arch"},
@@ -50,6 +52,12 @@ def builder() -> html.Section:
         ], className="row"),
         _field("Dataset", dcc.Input(id=ids.DATASET, type="text", value="digits",
                                     placeholder="digits, cifar10:/path, npz:/path, folder:/path")),
+        _field("Accuracy from", dcc.RadioItems(id=ids.MODE, inline=True, value="supernet", options=[
+            {"label": "supernet training", "value": "supernet"},
+            {"label": "benchmark table", "value": "tabular"}])),
+        _field("Table (tabular mode)", dcc.Input(
+            id=ids.TABLE_PATH, type="text", value="synthetic:0",
+            placeholder="CSV path (arch + accuracy columns), synthetic:SEED or nats:PATH")),
         html.Div([
             _field("Epochs", dcc.Input(id=ids.EPOCHS, type="number", min=1, value=10)),
             _field("Sampler", dcc.Dropdown(id=ids.SAMPLER, options=["uniform", "fair", "weighted"],
@@ -76,6 +84,37 @@ def controls() -> html.Section:
         html.Button("Apply search parameters", id=ids.APPLY_PARAMS),
         _field("Session", dcc.Dropdown(id=ids.SESSION_PICK, placeholder="join a running session")),
     )
+
+
+def hardware_panel() -> html.Section:
+    return html.Section([
+        html.H3("Hardware"),
+        html.Div([
+            html.Label([html.Span("Cost axis", className="field-label"),
+                        dcc.Dropdown(id=ids.PARETO_COST, options=PARETO_COSTS, value="latency_ms",
+                                     clearable=False)], className="field"),
+            html.Button("Export front (CSV)", id=ids.PARETO_EXPORT),
+            dcc.Download(id=ids.PARETO_DOWNLOAD),
+        ], className="button-row"),
+        dcc.Graph(id=ids.PARETO, config={"displaylogo": False}, style={"height": "320px"}),
+        html.Div(id=ids.HARDWARE_INFO, className="hint"),
+        html.Div([
+            html.Span("Latency budget (ms)", className="field-label"),
+            dcc.Slider(id=ids.BUDGET_SLIDER, min=0, max=10, step=0.01, value=None, marks=None,
+                       tooltip={"placement": "bottom"}),
+            html.Div([dcc.Dropdown(id=ids.BUDGET_DEVICE, options=["host"], value="host",
+                                   clearable=False, className="small-dropdown"),
+                      html.Button("Apply budget", id=ids.APPLY_BUDGET, className="primary"),
+                      html.Button("Lift budget", id=ids.LIFT_BUDGET)], className="button-row"),
+        ], className="budget"),
+        html.Div([
+            dcc.Input(id=ids.DEVICE_NAME, type="text", value="", placeholder="device name, e.g. jetson"),
+            dcc.Upload(html.Button("Upload device latencies (arch,latency_ms CSV)"),
+                       id=ids.DEVICE_UPLOAD, max_size=1_000_000),
+        ], className="button-row"),
+        html.Div(id=ids.BUDGET_STATUS, className="hint"),
+        dcc.Graph(id=ids.PROXY_CORR, config={"displaylogo": False}, style={"height": "260px"}),
+    ], className="panel hardware")
 
 
 def header() -> html.Header:
@@ -132,6 +171,7 @@ def views() -> html.Div:
                         className="button-row"),
                html.Div(id=ids.EXPORT_STATUS, className="hint"),
                class_name="leaderboard"),
+        hardware_panel(),
         _panel("Timeline", html.Ul(id=ids.TIMELINE, className="timeline"), class_name="timeline-panel"),
     ], className="views")
 
@@ -146,6 +186,7 @@ def build_layout() -> html.Div:
         dcc.Store(id=ids.RENDERED_TRAINING),
         dcc.Store(id=ids.RENDERED_HEATMAP),
         dcc.Store(id=ids.RENDERED_TABLES),
+        dcc.Store(id=ids.RENDERED_PARETO),
         dcc.Store(id=ids.PENDING),
         dcc.Store(id=ids.EDGE_OVERRIDES, data={}),
         dcc.Store(id=ids.THEME, storage_type="local", data="light"),

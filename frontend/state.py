@@ -52,6 +52,7 @@ class SessionView:
         self.records: dict[str, dict[str, Any]] = {}
         self.timeline: deque[dict[str, Any]] = deque(maxlen=timeline_size)
         self.exports: list[dict[str, Any]] = []
+        self.hardware: dict[str, Any] = {}
 
     def apply(self, event: Event) -> None:
         """Fold one event in; events at or below ``last_seq`` are ignored (replays are safe)."""
@@ -109,6 +110,9 @@ class SessionView:
 
     def _on_leaderboard(self, d: dict[str, Any], ts: float) -> None:
         self.leaderboard = d["records"]
+
+    def _on_hardware(self, d: dict[str, Any], ts: float) -> None:
+        self.hardware = d
 
     def _on_command_ack(self, d: dict[str, Any], ts: float) -> None:
         self.timeline.append({"ts": ts, "kind": "ack", "user": d["user"],

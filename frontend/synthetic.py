@@ -21,6 +21,7 @@ from navigator.events import (
     CommandAck,
     CommandRejected,
     Fitness,
+    Hardware,
     Leaderboard,
     SessionState,
     Space,
@@ -68,7 +69,10 @@ class SyntheticSession:
                 "loss": float(1.5 * (1 - accuracy)), "params": params, "flops": params * 60,
                 "latency_ms": float(0.2 + params / 20000), "generation": self.generation
                 if generation is None else generation, "parent": None,
-                "scores": {"robustness": float(accuracy * 0.9)}, "x": float(x), "y": float(y)}
+                "scores": {"robustness": float(accuracy * 0.9),
+                           "synflow": float(np.log(params) + self.rng.normal(0, 0.1)),
+                           "naswot": float(accuracy + self.rng.normal(0, 0.05))},
+                "x": float(x), "y": float(y)}
 
     def new_archs(self, n: int, unique: bool = True) -> list[tuple[str, ...]]:
         """``n`` architectures allowed by the current steering (unseen ones while they last)."""
@@ -120,6 +124,10 @@ class SyntheticSession:
                      for op, (total, n, best) in ops.items()}
                 for cp, ops in self._fit.items()}
 
+    def publish_hardware(self, budget_ms: float | None = None) -> None:
+        self.bus.publish(self.session, Hardware(budget_ms=budget_ms, measured=len(self.records),
+                                                predictor_srcc=0.9))
+
     def publish_fitness(self) -> None:
         self.bus.publish(self.session, Fitness(matrix=self.fitness_matrix()))
         import heapq
@@ -145,6 +153,8 @@ class SyntheticSession:
             sent_ts=command.ts, detail="synthetic"))
         if command.type in STEERING_COMMANDS:
             self.publish_steering()
+        elif command.type == "set_latency_budget":
+            self.publish_hardware(command.args["budget_ms"])
         elif command.type in ("pause", "resume"):
             state = "paused" if command.type == "pause" else "running"
             self.bus.publish(self.session, SessionState(state=state, message=f"{command.type}d"))

@@ -22,6 +22,7 @@ from flask import request
 from flask_socketio import SocketIO, emit, join_room
 
 from frontend.callbacks import register_callbacks
+from frontend.hardware_view import register_hardware
 from frontend.layout import build_layout
 from frontend.state import SessionView
 from navigator.bus import EventBus
@@ -191,4 +192,5 @@ def create_app(config: ServerConfig, bus: EventBus) -> tuple[dash.Dash, SocketIO
     app.server.extensions["navigator_hub"] = hub
     _register_socket_handlers(socketio, hub)
     register_callbacks(app, hub)
+    register_hardware(app, hub)
     return app, socketio

@@ -8,6 +8,7 @@ the figures' data and the client-side event log in the page, not pixels.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -277,7 +278,9 @@ def test_reconnect_catches_up_without_gap(page: Any, synthetic: tuple) -> None:
     assert first_id
     sio = server.socketio.server
     # Drop the transport under the page (as a network blip would); the client reconnects itself.
-    sio.eio.disconnect(sio.manager.eio_sid_from_sid(first_id, "/"))
+    # In a thread: engine.io's close waits for its send queue to drain, which can block.
+    eio_sid = sio.manager.eio_sid_from_sid(first_id, "/")
+    threading.Thread(target=sio.eio.disconnect, args=(eio_sid,), daemon=True).start()
     for _ in range(3):
         s.publish_candidates(4)  # published while the page is away
     _until(lambda: _socket_id(page) not in (None, first_id), what="a new socket id")
@@ -329,6 +332,30 @@ def test_second_tab_on_the_same_session_sees_the_same_live_state(browser: Any, p
 def _socket_id(page: Any) -> str | None:
     return page.evaluate("() => window.navigatorSocket && window.navigatorSocket.connected"
                          " ? window.navigatorSocket.id : null")
+
+
+def test_proxy_colouring_correlations_and_budget_slider(page: Any, synthetic: tuple) -> None:
+    _, worker = synthetic
+    s = worker.sessions[_session(page)]
+    synflow = {r["arch"]: r["scores"]["synflow"] for r in s.records}
+    page.click(f"#{ids.MAP_COLOR}")
+    page.get_by_role("option", name="synflow", exact=True).click()
+    _wait(page, f"""s => {{ const d = {GRAPH.format(id=ids.MAP)}.data[0];
+        return d.customdata.length > 0 && d.customdata.every((c, i) => d.marker.color[i] === s[c[0]]); }}""",
+          synflow)
+    _wait(page, f"() => Array.from({GRAPH.format(id=ids.PROXY_CORR)}.data[0].x).includes('synflow')")
+    _wait(page, f"() => {GRAPH.format(id=ids.PARETO)}.data[1].x.length >= 2")
+    box = page.locator(f"#{ids.BUDGET_SLIDER} input[type=number]")
+    box.fill("0.8")
+    box.press("Enter")
+    page.click(f"#{ids.APPLY_BUDGET}")
+    command = _until(lambda: _commands(worker, "set_latency_budget"), what="set_latency_budget")[-1]
+    assert command.args == {"budget_ms": 0.8, "device": "host"}
+    _wait(page, f"() => document.getElementById('{ids.HARDWARE_INFO}').textContent.includes('budget 0.80 ms')")
+    _wait(page, f"() => ({GRAPH.format(id=ids.PARETO)}.layout.shapes || []).some(s => s.x0 === 0.8)")
+    _shot(page, "hardware", ".panel.hardware")
+    page.click(f"#{ids.MAP_COLOR}")
+    page.get_by_role("option", name="accuracy", exact=True).click()
 
 
 def test_candidate_view_compare_and_screenshots(page: Any, synthetic: tuple) -> None:
@@ -418,5 +445,46 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
         _shot(pg, "real-worker-overview")
         (SCREENSHOTS / "real-worker-steering.json").write_text(json.dumps(
             _events(pg, "steering")[-1]["data"], indent=1))
+        pg.click(f"#{ids.STOP}")  # frees the embedded worker for the next test
+        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
+    finally:
+        context.close()
+
+
+def test_real_tabular_session_obeys_the_latency_budget_slider(browser: Any, real: LiveServer) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    try:
+        pg.goto(real.url)
+        _wait_live(pg)
+        pg.click(f"#{ids.PRESET}")
+        pg.get_by_role("option", name="NAS-Bench-201 (15,625 archs)").click()
+        _wait(pg, f"() => document.getElementById('{ids.SPACE_SIZE}').textContent.includes('15,625')")
+        pg.check(f"#{ids.MODE} input[value='tabular']")
+        pg.fill(f"#{ids.TABLE_PATH}", "synthetic:2")
+        pg.click(f"#{ids.START}")
+        _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'hardware'"
+                  " && e.data.predictor_srcc !== null && e.data.measured >= 40)", timeout=60_000)
+        seen = sorted(r["latency_ms"] for e in _events(pg, "candidates") for r in e["data"]["records"])
+        budget = round(seen[len(seen) // 2], 2)
+        box = pg.locator(f"#{ids.BUDGET_SLIDER} input[type=number]")
+        box.fill(str(budget))
+        box.press("Enter")
+        pg.click(f"#{ids.APPLY_BUDGET}")
+        _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'command_ack'"
+                  " && e.data.command === 'set_latency_budget')")
+        ack = [e for e in _events(pg, "command_ack") if e["data"]["command"] == "set_latency_budget"][-1]
+        assert ack["data"]["args"]["budget_ms"] == pytest.approx(budget)
+        _wait(pg, "n => (window.navigatorEvents || []).filter(e => e.type === 'candidates'"
+                  " && e.seq > n).length >= 3", ack["seq"], timeout=60_000)
+        later = [r["latency_ms"] for e in _events(pg, "candidates") if e["seq"] > ack["seq"]
+                 for r in e["data"]["records"]]
+        assert len(later) >= 20
+        assert sum(v <= budget * 1.1 for v in later) >= 0.9 * len(later)  # by the table's truth
+        _wait(pg, f"() => document.getElementById('{ids.HARDWARE_INFO}').textContent.includes('budget')")
+        _shot(pg, "hardware-tabular", ".panel.hardware")
+        pg.click(f"#{ids.STOP}")
+        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
     finally:
         context.close()

@@ -1,0 +1,171 @@
+"""Callbacks of the hardware panel: accuracy vs cost with its Pareto front, the latency budget slider,
+latencies uploaded from another device, and how every score ranks against accuracy.
+
+The worker owns the latency model (``hardware`` events); this view only draws what
+the session view holds and turns the controls into ``set_latency_budget`` and
+``device_latencies`` commands.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import math
+from typing import TYPE_CHECKING, Any
+
+from dash import Dash, Input, Output, State, ctx, dcc, no_update
+from dash.exceptions import PreventUpdate
+from scipy import stats
+
+from frontend import figures, ids
+from frontend.callbacks import EVENTS, marker_of, send_command
+from supernet.hardware import pareto_front
+
+if TYPE_CHECKING:
+    from navigator.server import LiveHub
+
+NOT_SCORES = frozenset({"accuracy", "loss", "generation", "parent"})
+MAX_UPLOAD_BYTES = 1_000_000  # as the device_latencies command allows
+
+
+def score_correlations(values: dict[str, list[Any]], target: str = "accuracy",
+                       min_points: int = 5) -> dict[str, dict[str, float]]:
+    """Spearman and Kendall of every numeric column with ``target`` over rows having both.
+
+    Columns that are constant, or have fewer than ``min_points`` usable rows, have no
+    defined rank correlation and are left out rather than shown as 0.
+    """
+    y = values.get(target) or []
+    out = {}
+    for name, column in values.items():
+        if name in NOT_SCORES or name == target:
+            continue
+        pairs = [(a, b) for a, b in zip(column, y) if _number(a) and _number(b)]
+        if len(pairs) < min_points or len({a for a, _ in pairs}) < 2 or len({b for _, b in pairs}) < 2:
+            continue
+        xs, ys = zip(*pairs)
+        out[name] = {"spearman": float(stats.spearmanr(xs, ys).statistic),
+                     "kendall": float(stats.kendalltau(xs, ys).statistic)}
+    return out
+
+
+def front_of(costs: list[Any], accuracies: list[Any]) -> list[int]:
+    """Indices (into the full columns) of the Pareto-optimal points that have both values."""
+    usable = [i for i, (c, a) in enumerate(zip(costs, accuracies)) if _number(c) and _number(a)]
+    return [usable[k] for k in pareto_front([(accuracies[i], costs[i]) for i in usable])]
+
+
+def front_csv(rows: list[dict[str, Any]], cost_key: str) -> str:
+    columns = ["arch", "accuracy", cost_key] + [k for k in ("params", "flops", "latency_ms")
+                                                 if k != cost_key]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def hardware_summary(hardware: dict[str, Any]) -> str:
+    if not hardware:
+        return "latency model: waiting for measured candidates"
+    parts = [f"latency model from {hardware.get('measured', 0)} measured candidates"]
+    if hardware.get("predictor_srcc") is not None:
+        parts[0] += f" (rank agreement {hardware['predictor_srcc']:.2f})"
+    budget = hardware.get("budget_ms")
+    parts.append(f"budget {budget:.2f} ms on {hardware.get('budget_device', 'host')}"
+                 if budget is not None else "no budget")
+    for name, d in (hardware.get("devices") or {}).items():
+        text = f"{name}: SRCC with host {d['srcc_host']:.2f}"
+        if d.get("adapted"):
+            text += f" → adapted {d['srcc_adapted']:.2f}"
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def decode_upload(contents: str) -> str:
+    """The text of a dcc.Upload data URL; ValueError for anything but small UTF-8 text."""
+    _, _, payload = contents.partition(",")
+    raw = base64.b64decode(payload, validate=False)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file has {len(raw):,} bytes; at most {MAX_UPLOAD_BYTES:,} are accepted")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text: upload a CSV with columns arch,latency_ms") from None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def register_hardware(app: Dash, hub: LiveHub) -> None:
+    @app.callback(Output(ids.PARETO, "figure"), Output(ids.PROXY_CORR, "figure"),
+                  Output(ids.HARDWARE_INFO, "children"), Output(ids.BUDGET_SLIDER, "min"),
+                  Output(ids.BUDGET_SLIDER, "max"), Output(ids.BUDGET_DEVICE, "options"),
+                  Output(ids.RENDERED_PARETO, "data"),
+                  EVENTS, Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  Input(ids.PARETO_COST, "value"), State(ids.RENDERED_PARETO, "data"))
+    def render(_events: Any, session: str | None, theme: str, cost_key: str, rendered: Any) -> tuple:
+        if not session:
+            raise PreventUpdate
+        view = hub.view(session)
+        marker = marker_of(view, rendered, "candidates", "hardware")
+        with view.lock:
+            values = {k: list(v) for k, v in view.map.values.items()}
+            archs = list(view.map.archs)
+            hardware = dict(view.hardware)
+        costs, accuracies = values.get(cost_key, []), values.get("accuracy", [])
+        dark = theme == "dark"
+        pareto = figures.pareto_front_figure(costs, accuracies, archs, front_of(costs, accuracies),
+                                             cost_key, hardware.get("budget_ms"), dark)
+        latencies = [v for v in values.get("latency_ms", []) if _number(v)]
+        # on the slider's 0.01 ms grid, so a typed budget is not snapped to a neighbour
+        low, high = ((math.floor(min(latencies) * 90) / 100, math.ceil(max(latencies) * 110) / 100)
+                     if latencies else (0, 10))
+        devices = ["host", *sorted(hardware.get("devices") or {})]
+        return (pareto, figures.correlation_figure(score_correlations(values), dark),
+                hardware_summary(hardware), low, high, devices, marker)
+
+    @app.callback(Output(ids.BUDGET_STATUS, "children"),
+                  Input(ids.APPLY_BUDGET, "n_clicks"), Input(ids.LIFT_BUDGET, "n_clicks"),
+                  State(ids.BUDGET_SLIDER, "value"), State(ids.BUDGET_DEVICE, "value"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def budget(_a: Any, _l: Any, value: float | None, device: str, session: str | None) -> str:
+        if ctx.triggered_id == ids.LIFT_BUDGET:
+            return send_command(hub, session, "set_latency_budget", {"budget_ms": None})
+        if value is None:
+            return "move the budget slider first"
+        return send_command(hub, session, "set_latency_budget",
+                            {"budget_ms": float(value), "device": device or "host"})
+
+    @app.callback(Output(ids.BUDGET_STATUS, "children", allow_duplicate=True),
+                  Input(ids.DEVICE_UPLOAD, "contents"), State(ids.DEVICE_UPLOAD, "filename"),
+                  State(ids.DEVICE_NAME, "value"), State(ids.SESSION, "data"),
+                  prevent_initial_call=True)
+    def upload(contents: str | None, filename: str | None, device: str | None,
+               session: str | None) -> str:
+        if not contents:
+            raise PreventUpdate
+        name = (device or "").strip() or (filename or "device").rsplit(".", 1)[0]
+        try:
+            text = decode_upload(contents)
+        except ValueError as exc:
+            return f"not sent: {exc}"
+        return send_command(hub, session, "device_latencies", {"device": name, "csv": text})
+
+    @app.callback(Output(ids.PARETO_DOWNLOAD, "data"), Input(ids.PARETO_EXPORT, "n_clicks"),
+                  State(ids.PARETO_COST, "value"), State(ids.SESSION, "data"),
+                  prevent_initial_call=True)
+    def export_front(_n: Any, cost_key: str, session: str | None) -> Any:
+        if not session:
+            raise PreventUpdate
+        view = hub.view(session)
+        with view.lock:
+            records = list(view.records.values())
+        costs = [r.get(cost_key) for r in records]
+        rows = [records[i] for i in sorted(front_of(costs, [r.get("accuracy") for r in records]),
+                                           key=lambda i: costs[i])]
+        if not rows:
+            return no_update
+        return dcc.send_string(front_csv(rows, cost_key), f"pareto-{session}-{cost_key}.csv")
