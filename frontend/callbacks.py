@@ -250,14 +250,18 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
                   State(ids.CELLS, "value"), State(ids.DATASET, "value"), State(ids.EPOCHS, "value"),
                   State(ids.SAMPLER, "value"), State(ids.EDGE_OVERRIDES, "data"),
                   State(ids.MODE, "value"), State(ids.TABLE_PATH, "value"),
+                  State(ids.PROXIES, "value"), State(ids.PRESCREEN, "value"),
                   prevent_initial_call=True)
     def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
-              epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None) -> tuple:
+              epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None,
+              proxies: list[str] | None, prescreen: Any) -> tuple:
         config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
                   "dataset": dataset or "digits",
                   "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
-        if mode == "tabular":
+        if mode == "tabular":  # no training data, so no proxies either
             config |= {"mode": "tabular", "table_path": (table or "").strip() or None}
+        else:
+            config |= {"proxies": list(proxies or []), "prescreen_n": prescreen or 0}
         try:
             return hub.start_session(config, owner=hub.user), ""
         except (ValueError, TypeError) as exc:

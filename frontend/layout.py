@@ -6,6 +6,7 @@ from dash import dash_table, dcc, html
 from dash_socketio import DashSocketIO
 
 from frontend import ids
+from supernet.proxies import PROXIES
 from supernet.space import CELL_OPS, NB201_OPS
 
 MAP_COLOURS = ["accuracy", "params", "flops", "latency_ms", "generation", "loss"]
@@ -55,6 +56,11 @@ def builder() -> html.Section:
         _field("Accuracy from", dcc.RadioItems(id=ids.MODE, inline=True, value="supernet", options=[
             {"label": "supernet training", "value": "supernet"},
             {"label": "benchmark table", "value": "tabular"}])),
+        _field("Zero-cost proxies (scored for every candidate)", dcc.Checklist(
+            id=ids.PROXIES, options=list(PROXIES), value=["synflow", "naswot"],
+            className="op-palette")),
+        _field("Pre-screen: start from the best of N random archs by the proxies (0: off)",
+               dcc.Input(id=ids.PRESCREEN, type="number", min=0, value=0)),
         _field("Table (tabular mode)", dcc.Input(
             id=ids.TABLE_PATH, type="text", value="synthetic:0",
             placeholder="CSV path (arch + accuracy columns), synthetic:SEED or nats:PATH")),

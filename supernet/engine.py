@@ -21,6 +21,7 @@ from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
 from supernet.fitness import FitnessTable
 from supernet.latency_budget import LatencyObjective
 from supernet.model import Supernet
+from supernet.proxies import ProxyScorer, check_proxies, prescreen, proxy_batch
 from supernet.search import EvolutionarySearch, SearchConfig
 from supernet.space import Arch, CellTemplate, SearchSpace, preset
 from supernet.steering import SteeringState
@@ -41,6 +42,8 @@ class EngineConfig:
     table_path: str | None = None  # CSV file, "synthetic[:SEED]" or "nats:[PATH]" (tabular mode)
     table_dataset: str = "cifar10"
     table_percent: bool = False
+    proxies: list[str] = field(default_factory=list)  # zero-cost scores for every candidate
+    prescreen_n: int = 0  # > 0: warm-start with the best of this many random archs by proxies
 
     def __post_init__(self) -> None:
         self.space()
@@ -49,6 +52,15 @@ class EngineConfig:
         if self.mode == "tabular" and not self.table_path:
             raise ValueError("tabular mode needs table_path: a CSV file (arch + accuracy columns), "
                              "'synthetic[:SEED]' or 'nats:[PATH]'")
+        if not isinstance(self.proxies, (list, tuple)):
+            raise ValueError(f"proxies must be a list of names such as ['synflow'], got {self.proxies!r}")
+        self.proxies = list(check_proxies(self.proxies)) if self.proxies else []
+        if self.proxies and self.mode == "tabular":
+            raise ValueError("zero-cost proxies need a batch of training data; tabular mode has none")
+        if not isinstance(self.prescreen_n, int) or isinstance(self.prescreen_n, bool) or self.prescreen_n < 0:
+            raise ValueError(f"prescreen_n must be a non-negative integer, got {self.prescreen_n!r}")
+        if self.prescreen_n and not self.proxies:
+            raise ValueError("prescreen_n needs at least one proxy to rank by: set proxies")
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ValueError("dataset must be a spec such as 'digits' or 'cifar10:/path'")
         if not isinstance(self.seed, int):
@@ -65,7 +77,8 @@ class EngineConfig:
                 "eval": self.eval.to_dict(), "seed": self.seed, "data_limit": self.data_limit,
                 "measure_latency": self.measure_latency, "mode": self.mode,
                 "table_path": self.table_path, "table_dataset": self.table_dataset,
-                "table_percent": self.table_percent}
+                "table_percent": self.table_percent, "proxies": list(self.proxies),
+                "prescreen_n": self.prescreen_n}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
@@ -98,6 +111,12 @@ class SearchEngine:
         self.archive: list[CandidateRecord] = []
         self.latency = LatencyObjective(self.space)
         self.search.constraint = self.latency.allows
+        self.scorer = (ProxyScorer(self.space, self.data.in_channels, self.data.num_classes,
+                                   tuple(config.proxies), seed=config.seed)
+                       if config.proxies else None)
+        self._proxy_batch = proxy_batch(self.data, 64, config.seed) if config.proxies else None
+        if config.prescreen_n:
+            self.search.warm_start = self._prescreen(config.prescreen_n)
 
     @property
     def device(self) -> torch.device:
@@ -128,13 +147,26 @@ class SearchEngine:
                 arch=self.space.to_string(arch), index=self.space.index(arch),
                 accuracy=accuracy, loss=loss, params=self.supernet.params(arch),
                 flops=self.supernet.flops(arch), latency_ms=latency,
-                generation=generation, parent=parent,
+                generation=generation, parent=parent, scores=self.proxy_scores(arch),
             ))
         self.search.tell(records)
         self.fitness.update(records)
         self.latency.observe(records)
         self.archive.extend(records)
         return records
+
+    def proxy_scores(self, arch: Arch) -> dict[str, float]:
+        """Zero-cost scores of a freshly initialised copy of ``arch`` (none configured: {})."""
+        if self.scorer is None:
+            return {}
+        assert self._proxy_batch is not None
+        return self.scorer.score(arch, *self._proxy_batch)
+
+    def _prescreen(self, n: int) -> list[Arch]:
+        assert self.scorer is not None and self._proxy_batch is not None
+        k = min(self.config.search.population, n)
+        return prescreen(self.scorer, self.steering, *self._proxy_batch, n=n, k=k,
+                         seed=self.config.seed)
 
     def host_latency(self, arch: Arch) -> float:
         """Measured latency on this engine's device (cached), for comparing with other devices."""

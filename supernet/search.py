@@ -70,6 +70,8 @@ class EvolutionarySearch:
         self.generation = 0
         # An extra filter on proposals (e.g. a latency budget); not saved: its owner sets it.
         self.constraint: Callable[[Arch], bool] | None = None
+        # Architectures to evaluate first as they are (e.g. a proxy pre-screen); saved.
+        self.warm_start: list[Arch] = []
 
     def set_params(self, **changes: Any) -> None:
         """Change search parameters live; validated as a whole, nothing changes on error."""
@@ -112,6 +114,11 @@ class EvolutionarySearch:
             pool = focus if focus and self.generation == 0 else focus + self._parents()
         out: list[tuple[Arch, str | None]] = []
         proposed: set[Arch] = set()
+        while self.warm_start and len(out) < self.config.population:
+            arch = self.warm_start.pop(0)
+            if self.steering.contains(arch) and arch not in self.archive and arch not in proposed:
+                proposed.add(arch)
+                out.append((arch, None))
         size = self.steering.space_size()
         # Allowed architectures never evaluated: while any remain, archive hits are skipped
         # (pruned archive entries must not count, or a shrunken space would re-propose).
@@ -138,10 +145,12 @@ class EvolutionarySearch:
     def state_dict(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "rng": self.rng.bit_generator.state,
                 "generation": self.generation,
+                "warm_start": [self.space.to_string(a) for a in self.warm_start],
                 "archive": [[self.space.to_string(a), acc] for a, acc in self.archive.items()]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.config = SearchConfig.from_dict(state["config"])
         self.rng.bit_generator.state = state["rng"]
         self.generation = state["generation"]
+        self.warm_start = [self.space.from_string(a) for a in state.get("warm_start", [])]
         self.archive = {self.space.from_string(s): acc for s, acc in state["archive"]}

@@ -426,6 +426,8 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
         later = [r["arch"] for e in _events(pg, "candidates") if e["seq"] > after
                  for r in e["data"]["records"]]
         assert len(later) >= 10
+        scored = [r["scores"] for e in _events(pg, "candidates") for r in e["data"]["records"]]
+        assert all({"synflow", "naswot"} <= set(sc) for sc in scored)  # the builder's default proxies
         for arch in later:
             nodes = arch.split("+")
             assert not nodes[0].startswith("|nor_conv_3x3~0|"), arch  # 1<-0 pruned

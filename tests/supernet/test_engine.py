@@ -38,6 +38,12 @@ def test_config_round_trips_through_json() -> None:
     ({"eval": {"bn_batches": -1}}, "eval.bn_batches"),
     ({"dataset": ""}, "dataset"),
     ({"epochs": 3}, "unknown engine setting"),
+    ({"proxies": ["vibes"]}, "unknown proxy"),
+    ({"proxies": "synflow"}, "must be a list"),
+    ({"prescreen_n": 10}, "needs at least one proxy"),
+    ({"prescreen_n": -1, "proxies": ["synflow"]}, "non-negative"),
+    ({"mode": "tabular", "table_path": "synthetic:0", "template": "nb201", "proxies": ["naswot"]},
+     "tabular mode has none"),
     ([1, 2], "mapping"),
 ])
 def test_bad_configs_are_rejected_with_a_reason(data: object, message: str) -> None:
@@ -107,3 +113,17 @@ def test_finetune_continues_after_the_planned_epochs() -> None:
     assert engine.trainer.done
     stats = engine.finetune(1)
     assert len(stats) == 1 and engine.trainer.epoch == 2 and engine.trainer.done
+
+
+def test_proxies_score_every_candidate_and_prescreen_warm_starts(tmp_path: Path) -> None:
+    config = micro_config(proxies=["synflow", "naswot"], prescreen_n=10)
+    engine = SearchEngine(config)
+    warm = [engine.space.to_string(a) for a in engine.search.warm_start]
+    assert len(warm) == 6  # the population, best first by the proxies' rank vote
+    first = engine.search_generation()
+    assert [r.arch for r in first] == warm
+    assert all(set(r.scores) == {"synflow", "naswot"} for r in first)
+    again = SearchEngine(config).search_generation()
+    assert [r.scores for r in again] == [r.scores for r in first]  # seeded: same scores
+    engine.save(tmp_path / "e.pt")
+    assert SearchEngine.load(tmp_path / "e.pt").config.proxies == ["synflow", "naswot"]
