@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from supernet.evaluate import CandidateRecord
+from supernet.evaluate import CandidateRecord, best_distinct
 from supernet.fitness import FitnessTable
 from supernet.latency_budget import LatencyObjective
 from supernet.search import EvolutionarySearch
@@ -695,14 +695,9 @@ class TabularEngine:
             raise ValueError("this benchmark table has no latency_ms column to compare devices with")
         return latency
 
-    # duplicated from SearchEngine.leaderboard / archive_as_dicts
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
         """Best distinct architectures seen, by table accuracy."""
-        best: dict[str, CandidateRecord] = {}
-        for record in self.archive:
-            if record.arch not in best or record.accuracy > best[record.arch].accuracy:
-                best[record.arch] = record
-        return sorted(best.values(), key=lambda r: r.accuracy, reverse=True)[:k]
+        return best_distinct(self.archive, k)
 
     def archive_as_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.archive]

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from supernet.data import Dataset, load_dataset
-from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
+from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator, best_distinct
 from supernet.fitness import FitnessTable
 from supernet.latency_budget import LatencyObjective
 from supernet.model import Supernet
@@ -174,11 +174,7 @@ class SearchEngine:
 
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
         """Best distinct architectures seen, by supernet accuracy."""
-        best: dict[str, CandidateRecord] = {}
-        for record in self.archive:
-            if record.arch not in best or record.accuracy > best[record.arch].accuracy:
-                best[record.arch] = record
-        return sorted(best.values(), key=lambda r: r.accuracy, reverse=True)[:k]
+        return best_distinct(self.archive, k)
 
     def archive_as_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.archive]

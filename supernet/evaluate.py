@@ -49,6 +49,15 @@ class CandidateRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def best_distinct(records: Sequence[CandidateRecord], k: int) -> list[CandidateRecord]:
+    """The ``k`` most accurate distinct architectures (each at its best evaluation)."""
+    best: dict[str, CandidateRecord] = {}
+    for record in records:
+        if record.arch not in best or record.accuracy > best[record.arch].accuracy:
+            best[record.arch] = record
+    return sorted(best.values(), key=lambda r: r.accuracy, reverse=True)[:k]
+
+
 @dataclass
 class EvalConfig:
     bn_batches: int = 4
