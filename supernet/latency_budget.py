@@ -54,6 +54,7 @@ class LatencyObjective:
         self.budget_ms: float | None = None
         self.budget_device = HOST
         self._since_fit = 0
+        self._host_srcc: float | None = None
 
     # -- the host predictor --------------------------------------------------------
     def observe(self, records: Sequence[CandidateRecord]) -> None:
@@ -65,8 +66,10 @@ class LatencyObjective:
         if len(self.measured) >= MIN_SAMPLES and (
                 HOST not in self.predictors or self._since_fit >= self.refit_every):
             archs = list(self.measured)
-            self.predictors[HOST] = LatencyPredictor(self.space, device=HOST).fit(
-                archs, [self.measured[a] for a in archs])
+            latencies = [self.measured[a] for a in archs]
+            self.predictors[HOST] = LatencyPredictor(self.space, device=HOST).fit(archs, latencies)
+            self._host_srcc = _cross_validated(archs, latencies, lambda a, y: LatencyPredictor(
+                self.space, device=HOST).fit(a, y))
             self._since_fit = 0
 
     def predict(self, archs: Sequence[Arch], device: str = HOST) -> np.ndarray | None:
@@ -74,12 +77,8 @@ class LatencyObjective:
         return None if predictor is None else predictor.predict(archs)
 
     def host_srcc(self) -> float | None:
-        """Leave-nothing-out rank agreement of the host predictor with what was measured."""
-        predictor = self.predictors.get(HOST)
-        if predictor is None:
-            return None
-        archs = list(self.measured)
-        return rank_correlation(predictor.predict(archs), [self.measured[a] for a in archs])
+        """Cross-validated rank agreement of the host predictor with what was measured."""
+        return self._host_srcc
 
     # -- the budget ----------------------------------------------------------------
     def set_budget(self, budget_ms: float | None, steering: SteeringState,
@@ -139,17 +138,9 @@ class LatencyObjective:
         self.devices[device] = report
         return report
 
-    def _cross_validated_srcc(self, archs: Sequence[Arch], latencies: Sequence[float],
-                              folds: int = 5) -> float:
-        """Rank agreement of adapted predictions on samples each fold did not see."""
-        y = np.asarray(latencies, dtype=float)
-        predicted = np.empty_like(y)
-        for fold in range(min(folds, len(archs))):
-            test = np.arange(len(archs)) % folds == fold
-            train = [a for a, t in zip(archs, test) if not t]
-            model = adapt_predictor(self.predictors[HOST], train, y[~test])
-            predicted[test] = model.predict([a for a, t in zip(archs, test) if t])
-        return float(rank_correlation(predicted, y))
+    def _cross_validated_srcc(self, archs: Sequence[Arch], latencies: Sequence[float]) -> float:
+        host = self.predictors[HOST]
+        return _cross_validated(archs, latencies, lambda a, y: adapt_predictor(host, a, y))
 
     # -- reporting and checkpoints -------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -164,11 +155,29 @@ class LatencyObjective:
         return {"measured": [[self.space.to_string(a), v] for a, v in self.measured.items()],
                 "predictors": {k: p.to_dict() for k, p in self.predictors.items()},
                 "devices": {k: v.to_dict() for k, v in self.devices.items()},
-                "budget_ms": self.budget_ms, "budget_device": self.budget_device}
+                "budget_ms": self.budget_ms, "budget_device": self.budget_device,
+                "host_srcc": self._host_srcc}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._host_srcc = state["host_srcc"]
         self.measured = {self.space.from_string(s): v for s, v in state["measured"]}
         self.predictors = {k: LatencyPredictor.from_dict(p, self.space)
                            for k, p in state["predictors"].items()}
         self.devices = {k: DeviceReport(**v) for k, v in state["devices"].items()}
         self.budget_ms, self.budget_device = state["budget_ms"], state["budget_device"]
+
+
+def _cross_validated(archs: Sequence[Arch], latencies: Sequence[float],
+                     fit: Callable[[list[Arch], np.ndarray], LatencyPredictor],
+                     folds: int = 5) -> float:
+    """Spearman of predictions made by models that never saw the predicted samples."""
+    y = np.asarray(latencies, dtype=float)
+    predicted = np.empty_like(y)
+    fold_of = np.arange(len(archs)) % folds
+    for fold in range(folds):
+        test = fold_of == fold
+        if not test.any():
+            continue
+        model = fit([a for a, t in zip(archs, test) if not t], y[~test])
+        predicted[test] = model.predict([a for a, t in zip(archs, test) if t])
+    return float(rank_correlation(predicted, y))
