@@ -2,7 +2,9 @@
 window.navigator_glue = {
   // Keep the last seq seen for the current session. Events arrive in seq order; a batch whose
   // first seq skips ahead means some were missed, so ask the server to resend after last_seq.
-  trackSeq: function (events, seq, session) {
+  // ``triggers`` lists, per live view, the event types it draws: the view's trigger store gets
+  // the batch's last seq when the batch holds one of them, and is left alone otherwise.
+  trackSeq: function (events, seq, session, triggers) {
     const state = Object.assign({last_seq: 0, session: session}, seq || {});
     if (state.session !== session) { state.last_seq = 0; state.session = session; }
     window.navigatorSeqLog = window.navigatorSeqLog || [];
@@ -20,7 +22,10 @@ window.navigator_glue = {
       accepted.push(ev);
     }
     window.navigator_glue.liveMap(session, accepted);
-    return [state, resync];
+    const last = accepted.length ? accepted[accepted.length - 1].seq : null;
+    const fire = (triggers || []).map(types =>
+      accepted.some(ev => types.includes(ev.type)) ? last : window.dash_clientside.no_update);
+    return [state, resync, ...fire];
   },
   // Connection badge; window.navigatorSocket records the socket id and reconnects (for tests).
   connection: function (connected, sid) {

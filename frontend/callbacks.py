@@ -2,11 +2,13 @@
 
 Every control becomes a runtime command through ``hub.send``; every view is
 rendered from the hub's :class:`~frontend.state.SessionView` when an ``events``
-batch arrives over the websocket (``Input(SOCKET, "data-events")``).
+batch that concerns it arrives over the websocket: the browser's ``trackSeq``
+(assets/navigator.js) sets the view's trigger store (``LIVE_TRIGGERS``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
@@ -22,6 +24,26 @@ if TYPE_CHECKING:
     from navigator.server import LiveHub
 
 EVENTS = Input(ids.SOCKET, "data-events")
+# Which event types each live view draws: the browser sets a view's trigger store only for
+# socket batches holding one of them (progress ticks, several a second, wake the training
+# view alone instead of sending every view's callback to the server).
+LIVE_TRIGGERS: dict[str, tuple[str, ...]] = {
+    ids.LIVE_TRAINING: ("train_progress", "session_state"),
+    ids.LIVE_MAP: ("candidates", "map_update"),
+    ids.LIVE_HEATMAP: ("space", "fitness", "steering", "candidates"),
+    ids.LIVE_TABLES: ("leaderboard", "session_state", "command_ack", "command_rejected", "error",
+                      "exported"),
+    ids.LIVE_HARDWARE: ("candidates", "hardware"),
+}
+
+
+def live(trigger: str) -> Input:
+    return Input(trigger, "data")
+
+
+def live_update() -> bool:
+    """Whether this callback runs for a socket batch (not a session, theme or control change)."""
+    return ctx.triggered_id in LIVE_TRIGGERS
 
 
 def template_from_fields(n_nodes: Any, ops: list[str] | None, channels: Any, cells: Any,
@@ -81,7 +103,7 @@ def register_callbacks(app: Dash, hub: LiveHub) -> None:
     _register_clientside(app)
 
 
-def marker_of(view: SessionView, rendered: Any, *types: str) -> dict[str, Any]:
+def marker_of(view: SessionView, rendered: Any, trigger: str) -> dict[str, Any]:
     """What a view is about to draw; PreventUpdate when a socket batch changed none of it.
 
     Progress ticks arrive several times a second, and re-drawing the heatmap and the tables
@@ -90,8 +112,8 @@ def marker_of(view: SessionView, rendered: Any, *types: str) -> dict[str, Any]:
     of a callback whose input changed while it ran, so one batch's update can be lost, and
     the next batch must still draw it.
     """
-    marker = {"session": view.session, "seq": view.changed_at(*types)}
-    if ctx.triggered_id == ids.SOCKET and rendered == marker:
+    marker = {"session": view.session, "seq": view.changed_at(*LIVE_TRIGGERS[trigger])}
+    if live_update() and rendered == marker:
         raise PreventUpdate
     return marker
 
@@ -119,14 +141,14 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
     @app.callback(Output(ids.SESSION_STATE, "children"), Output(ids.PROGRESS_BAR, "style"),
                   Output(ids.PROGRESS_TEXT, "children"), Output(ids.LOSS_CURVE, "figure"),
                   Output(ids.RENDERED_TRAINING, "data"),
-                  EVENTS, Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  live(ids.LIVE_TRAINING), Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
                   State(ids.RENDERED_TRAINING, "data"))
     def training(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
         if not session:
             return ("no session", {"width": "0%"}, "start a search to see training progress",
                     figures.training_curves([], _theme_dark(theme)), None)
         view = hub.view(session)
-        marker = marker_of(view, rendered, "train_progress", "session_state")
+        marker = marker_of(view, rendered, ids.LIVE_TRAINING)
         with view.lock:
             progress = list(view.progress)
             state = f"{session} · {view.state}" + (f" · {view.message}" if view.message else "")
@@ -135,7 +157,7 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
                 figures.training_curves(progress[-2000:], _theme_dark(theme)), marker)
 
     @app.callback(Output(ids.MAP, "figure"), Output(ids.MAP_COUNT, "data"),
-                  EVENTS, Input(ids.SESSION, "data"), Input(ids.MAP_COLOR, "value"),
+                  live(ids.LIVE_MAP), Input(ids.SESSION, "data"), Input(ids.MAP_COLOR, "value"),
                   Input(ids.THEME, "data"), State(ids.MAP_COUNT, "data"))
     def architecture_map(_events: Any, session: str | None, color: str, theme: str,
                          shown: dict | None) -> tuple:
@@ -145,7 +167,7 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
         shown = shown or {}
         with view.lock:
             version = view.map.version
-        if (ctx.triggered_id == ids.SOCKET and shown.get("session") == session
+        if (live_update() and shown.get("session") == session
                 and shown.get("version") == version and shown.get("color") == color
                 and shown.get("theme") == theme):
             # New candidates only: the browser appends them itself, with no round-trip
@@ -161,11 +183,11 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
 
     @app.callback(Output(ids.HEATMAP, "figure"), Output(ids.WEIGHT_EDGE, "options"),
                   Output(ids.MAP_COLOR, "options"), Output(ids.RENDERED_HEATMAP, "data"),
-                  EVENTS, Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  live(ids.LIVE_HEATMAP), Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
                   State(ids.RENDERED_HEATMAP, "data"))
     def heatmap(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
         view = _view(hub, session)
-        marker = marker_of(view, rendered, "space", "fitness", "steering", "candidates")
+        marker = marker_of(view, rendered, ids.LIVE_HEATMAP)
         with view.lock:
             if view.space is None:
                 raise PreventUpdate
@@ -177,13 +199,12 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
     @app.callback(Output(ids.LEADERBOARD, "data"), Output(ids.TIMELINE, "children"),
                   Output(ids.SESSION_PICK, "options"), Output(ids.EXPORT_STATUS, "children"),
                   Output(ids.RENDERED_TABLES, "data"),
-                  EVENTS, Input(ids.SESSION, "data"), State(ids.RENDERED_TABLES, "data"))
+                  live(ids.LIVE_TABLES), Input(ids.SESSION, "data"), State(ids.RENDERED_TABLES, "data"))
     def tables(_events: Any, session: str | None, rendered: Any) -> tuple:
         if not session:
             return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", None
         view = hub.view(session)
-        marker = marker_of(view, rendered, "leaderboard", "session_state", "command_ack",
-                         "command_rejected", "error", "exported")
+        marker = marker_of(view, rendered, ids.LIVE_TABLES)
         options = [{"label": s, "value": s} for s in hub.sessions()]
         with view.lock:
             rows = [{"rank": i + 1, **{k: r.get(k) for k in
@@ -440,9 +461,12 @@ def _register_candidates(app: Dash, hub: LiveHub) -> None:
 
 
 def _register_clientside(app: Dash) -> None:
+    triggers = json.dumps(list(LIVE_TRIGGERS.values()))
     app.clientside_callback(
-        "function(events, seq, session) { return window.navigator_glue.trackSeq(events, seq, session); }",
+        "function(events, seq, session) { return window.navigator_glue.trackSeq("
+        f"events, seq, session, {triggers}); }}",
         Output(ids.SEQ, "data"), Output(ids.RESYNC, "data"),
+        *[Output(trigger, "data") for trigger in LIVE_TRIGGERS],
         EVENTS, State(ids.SEQ, "data"), State(ids.SESSION, "data"), prevent_initial_call=True)
     # In the browser, not on the server: the badge must change while the server is unreachable.
     app.clientside_callback(

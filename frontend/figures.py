@@ -189,7 +189,7 @@ def pareto_front_figure(costs: list[float | None], accuracies: list[float | None
                 xaxis={"title": label}, yaxis={"title": "accuracy"},
                 legend={"orientation": "h", "y": -0.25}, dragmode="select")
     shown = [i for i, c in enumerate(costs) if c is not None and accuracies[i] is not None]
-    fig.add_scattergl(x=[costs[i] for i in shown], y=[accuracies[i] for i in shown],
+    fig.add_scatter(x=[costs[i] for i in shown], y=[accuracies[i] for i in shown],
                       customdata=[[archs[i]] for i in shown], mode="markers", name="candidates",
                       marker={"size": 6, "color": "#90a4ae", "opacity": 0.6},
                       hovertemplate="%{customdata[0]}<br>%{x:.3g} · acc %{y:.3f}<extra></extra>")

@@ -12,6 +12,7 @@ import base64
 import csv
 import io
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 from dash import Dash, Input, Output, State, ctx, dcc, no_update
@@ -19,7 +20,7 @@ from dash.exceptions import PreventUpdate
 from scipy import stats
 
 from frontend import figures, ids
-from frontend.callbacks import EVENTS, marker_of, send_command
+from frontend.callbacks import live, live_update, marker_of, send_command
 from supernet.hardware import pareto_front
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 NOT_SCORES = frozenset({"accuracy", "loss", "generation", "parent"})
 MAX_UPLOAD_BYTES = 1_000_000  # as the device_latencies command allows
+MAX_CLOUD_POINTS = 2000  # the Pareto panel's background cloud; the front is always drawn whole
+MIN_REDRAW_S = 2.0  # live redraws of this panel at most this often
 
 
 def score_correlations(values: dict[str, list[Any]], target: str = "accuracy",
@@ -54,6 +57,16 @@ def front_of(costs: list[Any], accuracies: list[Any]) -> list[int]:
     """Indices (into the full columns) of the Pareto-optimal points that have both values."""
     usable = [i for i, (c, a) in enumerate(zip(costs, accuracies)) if _number(c) and _number(a)]
     return [usable[k] for k in pareto_front([(accuracies[i], costs[i]) for i in usable])]
+
+
+def thin_cloud(n: int, keep: list[int], limit: int = MAX_CLOUD_POINTS) -> list[int]:
+    """At most ``limit`` evenly spread indices of ``n`` points, plus every index in ``keep``.
+
+    Sending every candidate with every batch made the browser re-plot 10,000 points a few
+    times a second, which delayed the live map by seconds (benchmarks/ui_latency.py).
+    """
+    stride = max(1, math.ceil(n / limit))
+    return sorted(set(range(0, n, stride)) | set(keep))
 
 
 def front_csv(rows: list[dict[str, Any]], cost_key: str) -> str:
@@ -104,21 +117,31 @@ def register_hardware(app: Dash, hub: LiveHub) -> None:
                   Output(ids.HARDWARE_INFO, "children"), Output(ids.BUDGET_SLIDER, "min"),
                   Output(ids.BUDGET_SLIDER, "max"), Output(ids.BUDGET_DEVICE, "options"),
                   Output(ids.RENDERED_PARETO, "data"),
-                  EVENTS, Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  live(ids.LIVE_HARDWARE), Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
                   Input(ids.PARETO_COST, "value"), State(ids.RENDERED_PARETO, "data"))
     def render(_events: Any, session: str | None, theme: str, cost_key: str, rendered: Any) -> tuple:
         if not session:
             raise PreventUpdate
         view = hub.view(session)
-        marker = marker_of(view, rendered, "candidates", "hardware")
+        drawn = {k: v for k, v in (rendered or {}).items() if k != "at"}
+        marker = marker_of(view, drawn, ids.LIVE_HARDWARE)
+        now = time.time()
+        if (live_update() and rendered and rendered.get("session") == session
+                and now - rendered.get("at", 0) < MIN_REDRAW_S):
+            raise PreventUpdate  # drawn again by the first batch after MIN_REDRAW_S
+        marker["at"] = now
         with view.lock:
             values = {k: list(v) for k, v in view.map.values.items()}
             archs = list(view.map.archs)
             hardware = dict(view.hardware)
         costs, accuracies = values.get(cost_key, []), values.get("accuracy", [])
+        front = front_of(costs, accuracies)
+        shown = thin_cloud(len(archs), front)
+        position = {i: k for k, i in enumerate(shown)}
         dark = theme == "dark"
-        pareto = figures.pareto_front_figure(costs, accuracies, archs, front_of(costs, accuracies),
-                                             cost_key, hardware.get("budget_ms"), dark)
+        pareto = figures.pareto_front_figure(
+            [costs[i] for i in shown], [accuracies[i] for i in shown], [archs[i] for i in shown],
+            [position[i] for i in front], cost_key, hardware.get("budget_ms"), dark)
         latencies = [v for v in values.get("latency_ms", []) if _number(v)]
         # on the slider's 0.01 ms grid, so a typed budget is not snapped to a neighbour
         low, high = ((math.floor(min(latencies) * 90) / 100, math.ceil(max(latencies) * 110) / 100)

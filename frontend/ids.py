@@ -9,6 +9,13 @@ RENDERED_TRAINING = "rendered-training-store"
 RENDERED_HEATMAP = "rendered-heatmap-store"
 RENDERED_TABLES = "rendered-tables-store"
 RENDERED_PARETO = "rendered-pareto-store"
+# Set in the browser (assets/navigator.js, trackSeq) when a socket batch holds events a view
+# draws, so that a server callback runs only for the batches that concern it.
+LIVE_TRAINING = "live-training"
+LIVE_MAP = "live-map"
+LIVE_HEATMAP = "live-heatmap"
+LIVE_TABLES = "live-tables"
+LIVE_HARDWARE = "live-hardware"
 PENDING = "pending-edit-store"
 THEME = "theme-store"
 

@@ -193,6 +193,8 @@ def build_layout() -> html.Div:
         dcc.Store(id=ids.RENDERED_HEATMAP),
         dcc.Store(id=ids.RENDERED_TABLES),
         dcc.Store(id=ids.RENDERED_PARETO),
+        *[dcc.Store(id=trigger) for trigger in (ids.LIVE_TRAINING, ids.LIVE_MAP, ids.LIVE_HEATMAP,
+                                                ids.LIVE_TABLES, ids.LIVE_HARDWARE)],
         dcc.Store(id=ids.PENDING),
         dcc.Store(id=ids.EDGE_OVERRIDES, data={}),
         dcc.Store(id=ids.THEME, storage_type="local", data="light"),
