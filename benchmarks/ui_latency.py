@@ -129,8 +129,14 @@ def measure_ui(sizes: list[int], runs: int, batch: int, chromium: str, log: Any)
     return results
 
 
-def measure_umap(n: int = 5000, warmup: int = 300) -> dict[str, Any]:
-    """Seconds for a UMAP refit of ``n`` NAS-Bench-201 archs after a warm-up fit (JIT compiled)."""
+def measure_umap(n: int = 5000, warmup: int | None = None) -> dict[str, Any]:
+    """Seconds for a UMAP refit of ``n`` NAS-Bench-201 archs after a warm-up fit (JIT compiled).
+
+    The warm-up fits as many points as the timed refit (by default): above 4,096 points
+    UMAP switches to approximate nearest neighbours (pynndescent), whose JIT compilation
+    a smaller warm-up would leave inside the timed refit.
+    """
+    warmup = n if warmup is None else warmup
     import numpy as np
 
     from supernet.projection import MapProjector
