@@ -91,6 +91,7 @@ ARGS: dict[str, dict[str, tuple[Callable[[Any], bool], bool, str]]] = {
         "device": (_str, True, "a device name such as 'jetson-nano'"),
         "csv": (_csv_text, True, "CSV text with columns arch,latency_ms (at most 1 MB)"),
     },
+    "edit_template": {"template": (_mapping, True, "a search space template object (JSON)")},
     "export": {"arch": (_str, True, "an architecture string"),
                "train_epochs": (_int(0, 1000), False, "an integer from 0 to 1000")},
 }

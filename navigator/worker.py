@@ -184,9 +184,11 @@ class SessionWorker:
         if self._refit_thread is not None and self._refit_thread.is_alive():
             return
 
+        projector = self.projector
+
         def refit() -> None:
-            coords = self.projector.refit()
-            if coords:
+            coords = projector.refit()
+            if coords and projector is self.projector:  # not replaced by a template edit
                 self.bus.publish(self.session, MapUpdate(
                     coords={k: list(v) for k, v in coords.items()}, method="umap"))
 
@@ -277,9 +279,39 @@ class SessionWorker:
             return detail
         if kind == "device_latencies":
             return self._device_latencies(args["device"], args["csv"])
+        if kind == "edit_template":
+            return self._edit_template(args["template"])
         if kind == "start":
             raise ValueError("this session is already running; start a new session instead")
         raise ValueError(f"command {kind!r} is not supported by this worker")
+
+    def _edit_template(self, template: dict[str, Any]) -> str:
+        """Re-enter the search on an edited template; the old engine stays if the edit is bad."""
+        engine = self.engine
+        assert engine is not None
+        if self.tabular:
+            raise ValueError("a tabular session's space is fixed by its table; start a new session")
+        if not self.paused:
+            raise ValueError("pause the session before editing its template, then resume it")
+        new, detail = engine.retemplated(template)
+        self.engine, self.config = new, new.config
+        self.projector = MapProjector(seed=self.config.seed, pca_until=self.options.pca_until)
+        space = new.space
+        self.bus.publish(self.session, Space(template=space.to_dict(),
+                                             choice_points=[cp.to_dict() for cp in space],
+                                             size=space.size()))
+        self._publish_steering()
+        if new.archive:
+            self._place(new.archive_as_dicts())
+            self.bus.publish(self.session, MapUpdate(
+                coords={k: list(v) for k, v in self.projector.coords().items()},
+                method=self.projector.method))
+        self.bus.publish(self.session, Fitness(matrix=new.fitness.to_dict()))
+        self.bus.publish(self.session, Leaderboard(records=[
+            r.to_dict() for r in new.leaderboard(self.options.leaderboard_size)]))
+        self.checkpoint()
+        self._set_state("paused", f"template edited: {detail}; resume to search it")
+        return detail
 
     def _device_latencies(self, device: str, csv_text: str) -> str:
         """Rank the uploaded latencies of another device against this one; adapt if needed."""

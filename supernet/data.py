@@ -261,3 +261,14 @@ def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int,
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         yield x[idx], y[idx]
+
+
+KNOWN_INPUT_SHAPES: dict[str, tuple[int, int]] = {"digits": (1, 8), "cifar10": (3, 32), "folder": (3, 32)}
+"""(channels, image size) of each dataset kind whose shape is fixed, for checking a template
+against a dataset without loading it."""
+
+
+def input_shape(spec: str) -> tuple[int, int] | None:
+    """(channels, image size) a dataset spec will load as; ``None`` when only loading tells (npz)."""
+    kind = spec.partition(":")[0] if isinstance(spec, str) else ""
+    return KNOWN_INPUT_SHAPES.get(kind)

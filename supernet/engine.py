@@ -10,7 +10,7 @@ state, so a killed worker resumes where its last checkpoint left it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from supernet.latency_budget import LatencyObjective
 from supernet.model import Supernet
 from supernet.proxies import ProxyScorer, check_proxies, prescreen, proxy_batch
 from supernet.search import EvolutionarySearch, SearchConfig
-from supernet.space import Arch, CellTemplate, SearchSpace, preset
+from supernet.space import Arch, SearchSpace, preset, template_from_dict
 from supernet.steering import SteeringState
 from supernet.train import TrainConfig, Trainer, TrainProgress, save_atomic
 
@@ -49,6 +49,9 @@ class EngineConfig:
         self.space()
         if self.mode not in ("supernet", "tabular"):
             raise ValueError(f"mode must be 'supernet' or 'tabular', got {self.mode!r}")
+        if self.mode == "tabular" and self.space().is_chain:
+            raise ValueError("tabular mode looks architectures up by their NAS-Bench-201 cell "
+                             "string; a chain template needs mode 'supernet'")
         if self.mode == "tabular" and not self.table_path:
             raise ValueError("tabular mode needs table_path: a CSV file (arch + accuracy columns), "
                              "'synthetic[:SEED]' or 'nats:[PATH]'")
@@ -69,7 +72,7 @@ class EngineConfig:
     def space(self) -> SearchSpace:
         if isinstance(self.template, str):
             return SearchSpace(preset(self.template))
-        return SearchSpace(CellTemplate.from_dict(self.template))
+        return SearchSpace(template_from_dict(self.template))
 
     def to_dict(self) -> dict[str, Any]:
         return {"template": self.template, "dataset": self.dataset,
@@ -179,6 +182,37 @@ class SearchEngine:
     def archive_as_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.archive]
 
+    def retemplated(self, template: dict[str, Any]) -> tuple[SearchEngine, str]:
+        """This search on an edited template: a new engine, and what carried over.
+
+        Weights of every module whose name and shape survive the edit are kept, new
+        candidates start from fresh weights; the training schedule, the steering edits
+        that still apply and the evaluated architectures that still exist carry over.
+        """
+        config = replace(self.config, template=template, prescreen_n=0)
+        new = SearchEngine(config, self.trainer.callback, data=self.data)
+        old_weights, fresh = self.supernet.state_dict(), new.supernet.state_dict()
+        kept = {k: v for k, v in old_weights.items() if k in fresh and fresh[k].shape == v.shape}
+        new.supernet.load_state_dict(kept, strict=False)
+        new.trainer.load_progress(self.trainer.state_dict())
+        steering, dropped = self.steering.carried_over(new.space)
+        new.steering.pruned, new.steering.locked = steering.pruned, steering.locked
+        new.steering.weights, new.steering.focus = steering.weights, steering.focus
+        new.archive = [r for r in self.archive if new.space.accepts(r.arch)]
+        search = self.search.state_dict()
+        search["archive"] = [[a, acc] for a, acc in search["archive"] if new.space.accepts(a)]
+        search["warm_start"] = [a for a in search["warm_start"] if new.space.accepts(a)]
+        new.search.load_state_dict(search)
+        new.fitness.update(new.archive)
+        new.latency.observe(new.archive)
+        detail = (f"{new.space.size():,} architectures; kept {len(kept)} of {len(fresh)} weight "
+                  f"tensors and {len(new.archive)} of {len(self.archive)} evaluated candidates")
+        if dropped:
+            detail += f"; dropped {dropped} steering edits that no longer apply"
+        if self.latency.budget_ms is not None:
+            detail += "; the latency budget was lifted (the latency model starts anew): set it again"
+        return new, detail
+
     def state_dict(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "trainer": self.trainer.state_dict(),
                 "search": self.search.state_dict(), "latency": self.latency.state_dict(),
@@ -198,3 +232,4 @@ class SearchEngine:
         engine.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
         engine.fitness.update(engine.archive)
         return engine
+

@@ -2,8 +2,9 @@
 module holding only the chosen ops (weights copied from the supernet or fresh),
 and a short stand-alone training run to report its real accuracy.
 
-The written ``model.py`` embeds the source of ``supernet/ops.py`` (torch only), so
-the exported directory works without NAS Navigator installed.
+The written ``model.py`` embeds the source of ``supernet/ops.py`` (cells) or
+``supernet/blocks.py`` (chains), both torch only, so the exported directory works
+without NAS Navigator installed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from supernet import ops
+from supernet import blocks, ops
+from supernet.blocks import StandaloneChainNet
 from supernet.data import Dataset, iterate_batches
 from supernet.model import Supernet
 from supernet.ops import StandaloneNet
@@ -41,6 +43,11 @@ def arch_to_json(space: SearchSpace, arch: Sequence[str], metrics: dict | None =
 def _net_kwargs(space: SearchSpace, arch: Sequence[str], in_channels: int,
                 num_classes: int) -> dict[str, Any]:
     t = space.template
+    if space.is_chain:
+        picked = [next(b for b in cands if b.name == op)
+                  for (_, cands), op in zip(t.blocks_per_choice(), space.validate_arch(arch))]
+        return {"blocks": [b.to_dict() for b in picked], "in_channels": in_channels,
+                "num_classes": num_classes}
     return {"n_nodes": t.n_nodes, "arch": list(space.validate_arch(arch)), "C": t.C,
             "cells_per_stage": t.cells_per_stage, "n_stages": t.n_stages,
             "in_channels": in_channels, "num_classes": num_classes}
@@ -48,10 +55,14 @@ def _net_kwargs(space: SearchSpace, arch: Sequence[str], in_channels: int,
 
 def build_standalone(space: SearchSpace, arch: Sequence[str], in_channels: int,
                      num_classes: int, image_size: int, supernet: Supernet | None = None
-                     ) -> StandaloneNet:
+                     ) -> StandaloneNet | StandaloneChainNet:
     """Only the chosen ops; with ``supernet`` given, every weight and BN buffer is copied."""
-    del image_size  # the network is resolution-agnostic; kept for a uniform signature
-    model = StandaloneNet(**_net_kwargs(space, arch, in_channels, num_classes))
+    kwargs = _net_kwargs(space, arch, in_channels, num_classes)
+    if space.is_chain:
+        space.template.output_shapes(in_channels, image_size, num_classes)
+        model: StandaloneNet | StandaloneChainNet = StandaloneChainNet(**kwargs)
+    else:  # the cell network is resolution-agnostic
+        model = StandaloneNet(**kwargs)
     if supernet is not None:
         if supernet.space != space or (supernet.in_channels, supernet.num_classes) != (
                 in_channels, num_classes):
@@ -77,10 +88,10 @@ from __future__ import annotations
 ARCH_CONFIG = {config}
 
 
-def load(weights: str | None = "weights.pt") -> StandaloneNet:
+def load(weights: str | None = "weights.pt") -> {net_class}:
     import os
 
-    net = StandaloneNet(**ARCH_CONFIG)
+    net = {net_class}(**ARCH_CONFIG)
     if weights:
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), weights)
         net.load_state_dict(torch.load(path, map_location="cpu"))
@@ -97,8 +108,10 @@ def write_standalone(out_dir: str | Path, space: SearchSpace, arch: Sequence[str
     out.mkdir(parents=True, exist_ok=True)
     model = build_standalone(space, arch, in_channels, num_classes, image_size, supernet)
     paths = {"model": out / "model.py", "weights": out / "weights.pt", "json": out / "arch.json"}
+    module, net_class = (blocks, "StandaloneChainNet") if space.is_chain else (ops, "StandaloneNet")
     source = _MODEL_FILE.format(
-        arch=space.to_string(arch), ops_source=inspect.getsource(ops).replace("from __future__ import annotations\n", ""),
+        arch=space.to_string(arch), net_class=net_class,
+        ops_source=inspect.getsource(module).replace("from __future__ import annotations\n", ""),
         config=json.dumps(_net_kwargs(space, arch, in_channels, num_classes), indent=4),
     )
     paths["model"].write_text(source)

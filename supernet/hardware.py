@@ -295,6 +295,8 @@ def active_edges(space: SearchSpace, arch: Sequence[str]) -> list[bool]:
 
 
 def _runs(space: SearchSpace, arch: Arch) -> list[bool]:
+    if space.is_chain:  # every block of a chain runs
+        return [True] * len(arch)
     live = [True] + [False] * (space.template.n_nodes - 1)
     runs = []
     for (src, dst), op in zip(space.edges, arch):
@@ -336,6 +338,8 @@ def _fastest_active(space: SearchSpace, allowed: Sequence[tuple[str, ...]],
                     costs: Mapping[str, Mapping[str, float]]) -> Arch:
     """Exact argmin of an additive cost over edges that run, by enumerating live nodes."""
     per_edge = [dict(costs[cp.name]) for cp in space]
+    if space.is_chain:  # no dead nodes: each choice point's cheapest allowed block
+        return tuple(min(a, key=per_edge[k].__getitem__) for k, a in enumerate(allowed))
     n_nodes = space.template.n_nodes
     best: tuple[float, Arch] | None = None
     for rest in itertools.product((True, False), repeat=n_nodes - 1):

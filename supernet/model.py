@@ -1,8 +1,9 @@
-"""The weight-sharing supernet: every candidate op of every edge keeps its own
-weights, shared by all subnets; ``forward(x, arch)`` runs one single path.
+"""The weight-sharing supernet: every candidate op of every choice point keeps its
+own weights, shared by all subnets; ``forward(x, arch)`` runs one single path.
 
 Cost model: ``params(arch)`` and ``flops(arch)`` are sums of a fixed part (stem,
-reductions, classifier) and of the chosen op of every edge in every cell. An
+reductions, classifier) and of the chosen op of every choice point (for a cell:
+of every edge in every cell). An
 edge op's input shape does not depend on the architecture, so both are profiled
 once per op with a one-sample forward pass and then summed per architecture
 without building the subnet. FLOPs count multiply-adds of convolutions and
@@ -18,6 +19,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
+from supernet.blocks import ChainNetwork
 from supernet.ops import Cell, CellNetwork
 from supernet.space import SearchSpace
 
@@ -48,12 +50,25 @@ def _n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-class Supernet(CellNetwork):
-    def __init__(self, space: SearchSpace, in_channels: int, num_classes: int,
-                 image_size: int) -> None:
-        t = space.template
-        super().__init__(t.n_nodes, [cp.candidates for cp in space], t.C, t.cells_per_stage,
-                         t.n_stages, in_channels, num_classes)
+class Supernet(nn.Module):
+    """A weight-sharing supernet over a search space; ``Supernet(space, ...)`` builds the
+    kind its template needs (:class:`CellSupernet` or :class:`ChainSupernet`).
+
+    Every kind runs one path with ``forward(x, arch)`` and knows, per choice point and
+    candidate, the parameters and multiply-adds it adds; the costs of a path are the sum.
+    """
+
+    space: SearchSpace
+
+    def __new__(cls, *args: object, **kwargs: object) -> Supernet:
+        if cls is Supernet:  # copy and pickle call __new__ on the concrete class, without args
+            space = args[0] if args else kwargs["space"]
+            assert isinstance(space, SearchSpace)
+            cls = ChainSupernet if space.is_chain else CellSupernet
+        return super().__new__(cls)
+
+    def _setup(self, space: SearchSpace, in_channels: int, num_classes: int,
+               image_size: int) -> None:
         self.space = space
         self.in_channels = in_channels
         self.num_classes = num_classes
@@ -78,7 +93,67 @@ class Supernet(CellNetwork):
         return self
 
     def path_modules(self, arch: Sequence[str]) -> Iterator[nn.Module]:
-        """Every module a path uses (fixed parts and the chosen op of each edge)."""
+        """Every module a path uses (fixed parts and the chosen op of each choice point)."""
+        raise NotImplementedError
+
+    def path_parameters(self, arch: Sequence[str]) -> Iterator[nn.Parameter]:
+        """The parameters ``params(arch)`` counts: fixed parts and every chosen op.
+
+        In a cell, an op whose source node only has 'none' inputs is counted (as
+        NAS-Bench-201's tables do) but skipped at run time, so it receives no gradient.
+        """
+        for module in self.path_modules(arch):
+            yield from module.parameters()
+
+    def _measure_costs(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
+        """(fixed params, fixed MACs, per choice point {op: (params, MACs)})."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def _profile(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
+        if self._costs is None:
+            was_training = self.training
+            self.eval()
+            self._costs = self._measure_costs()
+            self.train(was_training)
+        return self._costs
+
+    def _input(self) -> torch.Tensor:
+        device = next(self.parameters()).device
+        return torch.zeros(1, self.in_channels, self.image_size, self.image_size, device=device)
+
+    def params(self, arch: Sequence[str]) -> int:
+        arch = self.space.validate_arch(arch)
+        fixed, _, per_cp = self._profile()
+        return fixed + sum(per_cp[k][op][0] for k, op in enumerate(arch))
+
+    def flops(self, arch: Sequence[str]) -> int:
+        arch = self.space.validate_arch(arch)
+        _, fixed, per_cp = self._profile()
+        return fixed + sum(per_cp[k][op][1] for k, op in enumerate(arch))
+
+    def config(self) -> dict:
+        """What is needed to rebuild this supernet (stored in checkpoints and exports)."""
+        return {"template": self.space.to_dict(), "in_channels": self.in_channels,
+                "num_classes": self.num_classes, "image_size": self.image_size}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Supernet:
+        return Supernet(SearchSpace.from_dict(config["template"]), config["in_channels"],
+                        config["num_classes"], config["image_size"])
+
+
+class CellSupernet(Supernet, CellNetwork):
+    """Every candidate op of every edge of every cell, NAS-Bench-201 style."""
+
+    def __init__(self, space: SearchSpace, in_channels: int, num_classes: int,
+                 image_size: int) -> None:
+        t = space.template
+        CellNetwork.__init__(self, t.n_nodes, [cp.candidates for cp in space], t.C,
+                             t.cells_per_stage, t.n_stages, in_channels, num_classes)
+        self._setup(space, in_channels, num_classes, image_size)
+
+    def path_modules(self, arch: Sequence[str]) -> Iterator[nn.Module]:
         arch = self.space.validate_arch(arch)
         yield from (self.stem, self.lastact, self.classifier)
         for layer in self.layers:
@@ -88,25 +163,9 @@ class Supernet(CellNetwork):
             else:
                 yield layer
 
-    def path_parameters(self, arch: Sequence[str]) -> Iterator[nn.Parameter]:
-        """The parameters ``params(arch)`` counts: fixed parts and every chosen op.
-
-        An op whose source node only has 'none' inputs is counted (as NAS-Bench-201's
-        tables do) but skipped at run time, so it receives no gradient.
-        """
-        for module in self.path_modules(arch):
-            yield from module.parameters()
-
-    @torch.no_grad()
-    def _profile(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
-        """(fixed params, fixed MACs, per-edge {op: (params, MACs)} summed over cells)."""
-        if self._costs is not None:
-            return self._costs
-        was_training = self.training
-        self.eval()
-        device = next(self.parameters()).device
-        x = torch.zeros(1, self.in_channels, self.image_size, self.image_size, device=device)
-        fixed_macs, x = _count_macs(self.stem, x)
+    def _measure_costs(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
+        """Edge costs summed over cells; an edge op's input shape does not depend on the path."""
+        fixed_macs, x = _count_macs(self.stem, self._input())
         fixed_params = _n_params(self.stem) + _n_params(self.lastact) + _n_params(self.classifier)
         per_edge: list[dict[str, tuple[int, int]]] = [
             {op: (0, 0) for op in cp.candidates} for cp in self.space
@@ -123,27 +182,35 @@ class Supernet(CellNetwork):
                 fixed_macs += macs
                 fixed_params += _n_params(layer)
         fixed_macs += self.classifier.in_features * self.classifier.out_features
-        self.train(was_training)
-        self._costs = (fixed_params, fixed_macs, per_edge)
-        return self._costs
+        return fixed_params, fixed_macs, per_edge
 
-    def params(self, arch: Sequence[str]) -> int:
+
+class ChainSupernet(Supernet, ChainNetwork):
+    """Every candidate block of every layer of a chain template, and every head."""
+
+    def __init__(self, space: SearchSpace, in_channels: int, num_classes: int,
+                 image_size: int) -> None:
+        template = space.template
+        template.output_shapes(in_channels, image_size, num_classes)
+        ChainNetwork.__init__(
+            self, [[b.to_dict() for b in blocks] for _, blocks in template.blocks_per_choice()],
+            in_channels, num_classes)
+        self._setup(space, in_channels, num_classes, image_size)
+
+    def path_modules(self, arch: Sequence[str]) -> Iterator[nn.Module]:
         arch = self.space.validate_arch(arch)
-        fixed, _, per_edge = self._profile()
-        return fixed + sum(per_edge[k][op][0] for k, op in enumerate(arch))
+        for blocks, name in zip(self.choices, arch):
+            yield blocks[name]
 
-    def flops(self, arch: Sequence[str]) -> int:
-        arch = self.space.validate_arch(arch)
-        _, fixed, per_edge = self._profile()
-        return fixed + sum(per_edge[k][op][1] for k, op in enumerate(arch))
-
-    def config(self) -> dict:
-        """What is needed to rebuild this supernet (stored in checkpoints and exports)."""
-        return {"template": self.space.to_dict(), "in_channels": self.in_channels,
-                "num_classes": self.num_classes, "image_size": self.image_size}
-
-    @classmethod
-    def from_config(cls, config: dict) -> Supernet:
-        return cls(SearchSpace.from_dict(config["template"]), config["in_channels"],
-                   config["num_classes"], config["image_size"])
-
+    def _measure_costs(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
+        """A chain has no fixed part; each choice point sees one input shape whatever the path."""
+        x = self._input()
+        per_cp = []
+        for blocks in self.choices:
+            costs = {}
+            for name, module in blocks.items():
+                macs, out = _count_macs(module, x)
+                costs[name] = (_n_params(module), macs)
+            per_cp.append(costs)
+            x = out
+        return 0, 0, per_cp

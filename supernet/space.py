@@ -7,6 +7,9 @@ locking, sampling weights and fitness scores all address a choice point by its
 name, so the rest of the system does not care whether a choice point is an edge
 of a NAS-Bench-201 cell or a layer of a chain-of-blocks template.
 
+Two template kinds produce choice points: :class:`CellTemplate` (below) and the
+chain-of-blocks :class:`supernet.chain.ChainTemplate`.
+
 The cell space follows NAS-Bench-201: ``n_nodes`` nodes, one edge for every pair
 ``i < j`` (named ``"j<-i"``), ordered by target node and then by source node,
 which is exactly the order of the benchmark's architecture strings.
@@ -23,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-Arch = tuple[str, ...]
-"""An architecture: one operation name per choice point, in choice-point order."""
+from supernet.chain import ChainTemplate, chain_tiny, navigator_chain
+from supernet.choice import Arch, ChoicePoint
 
 CELL_OPS: tuple[str, ...] = (
     "none",
@@ -40,21 +43,6 @@ CELL_OPS: tuple[str, ...] = (
 """Operation names a cell edge may choose from (implemented in ``supernet.ops``)."""
 
 NB201_OPS: tuple[str, ...] = CELL_OPS[:5]
-
-
-@dataclass(frozen=True)
-class ChoicePoint:
-    """One decision of the search: pick one of ``candidates``."""
-
-    name: str
-    candidates: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "candidates": list(self.candidates)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChoicePoint:
-        return cls(name=str(data["name"]), candidates=tuple(data["candidates"]))
 
 
 def edge_name(src: int, dst: int) -> str:
@@ -141,6 +129,10 @@ class CellTemplate:
         if missing:
             raise ValueError(f"edges {missing} have no candidate list")
 
+    def choice_points(self) -> tuple[ChoicePoint, ...]:
+        return tuple(ChoicePoint(edge_name(i, j), self.edges[edge_name(i, j)])
+                     for i, j in cell_edges(self.n_nodes))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "cell",
@@ -191,15 +183,29 @@ class CellTemplate:
         return cls.from_dict(data)
 
 
-PRESETS: dict[str, CellTemplate] = {
+Template = CellTemplate | ChainTemplate
+
+
+def template_from_dict(data: Any) -> Template:
+    """A template of either kind from its JSON form (``kind`` defaults to ``cell``)."""
+    if isinstance(data, dict) and data.get("kind") == "chain":
+        return ChainTemplate.from_dict(data)
+    return CellTemplate.from_dict(data)
+
+
+PRESETS: dict[str, Template] = {
     "nb201": CellTemplate(n_nodes=4, C=16, cells_per_stage=5, n_stages=3),
     "tiny": CellTemplate(n_nodes=4, C=8, cells_per_stage=1, n_stages=3),
+    "navigator-chain": navigator_chain(),
+    "chain-tiny": chain_tiny(),
 }
 """``nb201`` is the NAS-Bench-201 macro (15,625 architectures); ``tiny`` keeps the
-same cell but a CPU-sized skeleton, for tests and the digits demo."""
+same cell but a CPU-sized skeleton, for tests and the digits demo. ``navigator-chain``
+is the NAS-Navigator template network (839,808 architectures) and ``chain-tiny`` a
+three-layer chain for the CPU."""
 
 
-def preset(name: str) -> CellTemplate:
+def preset(name: str) -> Template:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]
@@ -208,18 +214,18 @@ def preset(name: str) -> CellTemplate:
 class SearchSpace:
     """The set of architectures a template allows, with their encodings.
 
-    Encodings: the canonical NAS-Bench-201 string, a mixed-radix integer index
+    Encodings: a canonical string (NAS-Bench-201's for cells; for chains the block
+    names of each layer joined by ``,`` and the layers by ``|``, ending in the head,
+    e.g. ``conv3x3,max|sep3x3,avg|dense2``), a mixed-radix integer index
     (bijective on the space; choice point 0 is the most significant digit), a
     one-hot vector (one block per choice point) and a short stable hash.
     """
 
-    def __init__(self, template: CellTemplate) -> None:
+    def __init__(self, template: Template) -> None:
         self.template = template
-        self.edges: list[tuple[int, int]] = cell_edges(template.n_nodes)
-        self.choice_points: tuple[ChoicePoint, ...] = tuple(
-            ChoicePoint(edge_name(i, j), template.edges[edge_name(i, j)])
-            for i, j in self.edges
-        )
+        self.is_chain = isinstance(template, ChainTemplate)
+        self.edges: list[tuple[int, int]] = [] if self.is_chain else cell_edges(template.n_nodes)
+        self.choice_points: tuple[ChoicePoint, ...] = template.choice_points()
         self._by_name = {cp.name: k for k, cp in enumerate(self.choice_points)}
         self._offsets = np.cumsum([0] + [len(cp.candidates) for cp in self.choice_points])
 
@@ -241,6 +247,9 @@ class SearchSpace:
 
     def size(self) -> int:
         return math.prod(len(cp.candidates) for cp in self.choice_points)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._by_name)
 
     def choice_point(self, name: str) -> ChoicePoint:
         if name not in self._by_name:
@@ -270,6 +279,8 @@ class SearchSpace:
     def to_string(self, arch: Sequence[str]) -> str:
         """The NAS-Bench-201 string, e.g. ``|nor_conv_3x3~0|+|skip_connect~0|none~1|``."""
         arch = self.validate_arch(arch)
+        if self.is_chain:
+            return "|".join(",".join(group) for group in self._layer_groups(arch))
         parts = []
         k = 0
         for dst in range(1, self.template.n_nodes):
@@ -280,9 +291,37 @@ class SearchSpace:
             parts.append("|" + "|".join(node) + "|")
         return "+".join(parts)
 
+    def _layer_groups(self, arch: Arch) -> list[tuple[str, ...]]:
+        """A chain architecture's picks grouped by layer, the head last."""
+        groups, k = [], 0
+        for layer in self.template.layers:
+            n = len(layer.choice_points())
+            groups.append(arch[k:k + n])
+            k += n
+        return groups + [arch[k:]]
+
+    def _chain_from_string(self, text: str) -> Arch:
+        groups = text.split("|")
+        layers = self.template.layers
+        if len(groups) != len(layers) + 1:
+            raise ValueError(
+                f"{text!r} has {len(groups)} '|'-separated parts; this chain needs one per layer "
+                f"({len(layers)}) and the head"
+            )
+        ops: list[str] = []
+        for layer, group in zip(layers, groups):
+            picks = group.split(",")
+            if len(picks) != len(layer.choice_points()):
+                raise ValueError(f"layer {layer.name!r} in {text!r} needs "
+                                 f"{len(layer.choice_points())} comma-separated picks, got {group!r}")
+            ops.extend(picks)
+        return self.validate_arch(ops + [groups[-1]])
+
     def from_string(self, text: str) -> Arch:
         if not isinstance(text, str):
             raise ValueError(f"an architecture string must be a str, got {type(text).__name__}")
+        if self.is_chain:
+            return self._chain_from_string(text)
         nodes = text.split("+")
         if len(nodes) != self.template.n_nodes - 1:
             raise ValueError(
@@ -302,6 +341,14 @@ class SearchSpace:
                     raise ValueError(f"node {dst} in {text!r}: expected input ~{src}, got {entry!r}")
                 ops.append(op)
         return self.validate_arch(ops)
+
+    def accepts(self, arch: str | Sequence[str]) -> bool:
+        """Whether an architecture (tuple or string) belongs to this space, without raising."""
+        try:
+            self.from_string(arch) if isinstance(arch, str) else self.validate_arch(arch)
+        except ValueError:
+            return False
+        return True
 
     def index(self, arch: Sequence[str]) -> int:
         arch = self.validate_arch(arch)
@@ -349,4 +396,4 @@ class SearchSpace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchSpace:
-        return cls(CellTemplate.from_dict(data))
+        return cls(template_from_dict(data))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,24 @@ class SteeringState:
             focus=list(self.focus),
         )
 
+    def carried_over(self, space: SearchSpace) -> tuple[SteeringState, int]:
+        """This steering on an edited space: every edit that still applies, and how many did not.
+
+        Edits on choice points or ops the new space lacks are dropped, as is any edit that
+        would now be illegal (say, a prune that would leave a choice point empty).
+        """
+        state, dropped = SteeringState(space=space), 0
+        for name, op in self.locked.items():
+            dropped += _failed(state.lock, name, op)
+        for name, ops in self.pruned.items():
+            dropped += sum(_failed(state.prune, name, op) for op in sorted(ops))
+        for name, weights in self.weights.items():
+            known = space.choice_point(name).candidates if name in space.names() else ()
+            dropped += _failed(state.set_weights, name, {op: w for op, w in weights.items() if op in known})
+        focus = [a for a in self.focus if space.accepts(a)]
+        state.set_focus(focus)
+        return state, dropped + len(self.focus) - len(focus)
+
     # -- serialisation -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,3 +191,13 @@ class SteeringState:
             state.set_weights(name, weights)
         state.set_focus(space.from_string(s) for s in data.get("focus", []))
         return state
+
+
+def _failed(edit: Callable[..., None], *args: Any) -> int:
+    """1 when the edit is illegal on this state (it is then skipped), else 0."""
+    try:
+        edit(*args)
+    except ValueError:
+        return 1
+    return 0
+

@@ -294,6 +294,14 @@ class Trainer:
         restored = SteeringState.from_dict(state["steering"], self.steering.space)
         self.steering.pruned, self.steering.locked = restored.pruned, restored.locked
         self.steering.weights, self.steering.focus = restored.weights, restored.focus
+        self.load_progress(state)
+
+    def load_progress(self, state: dict[str, Any]) -> None:
+        """Where training stands (epoch, schedule, data order, random state), from a state dict.
+
+        Apart from weights and optimizer, so that a supernet rebuilt on an edited template
+        goes on from the same point of its schedule.
+        """
         self.rng.bit_generator.state = state["numpy_rng"]
         torch.set_rng_state(state["torch_rng"].cpu())  # map_location may have moved it
         c = state["counters"]

@@ -27,6 +27,7 @@ VALID_ARGS = {
     "export": {"arch": "a"},
     "set_latency_budget": {"budget_ms": 2.5, "device": "npu"},
     "device_latencies": {"device": "npu", "csv": "arch,latency_ms\na,1.0\n"},
+    "edit_template": {"template": {"kind": "chain", "layers": [], "heads": []}},
 }
 
 

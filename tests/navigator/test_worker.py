@@ -419,3 +419,37 @@ def test_a_killed_redis_worker_resumes_with_history_intact(tmp_path: Path,
         _resume_and_check(bus, session, tmp_path, checkpoint)
     finally:
         bus.close()
+
+
+def test_editing_the_template_of_a_paused_chain_session(tmp_path: Path) -> None:
+    from supernet.chain import chain_tiny
+    from supernet.space import SearchSpace
+
+    doc = chain_tiny().to_dict()
+    run = Running(MemoryBus(), tmp_path, config=LONG | {"template": doc})
+    try:
+        run.wait(lambda e: e.type == "candidates")
+        edited = json.loads(json.dumps(doc))
+        edited["layers"][0]["blocks"] = edited["layers"][0]["blocks"][:1]  # only conv3x3 left
+        rejected = run.command("edit_template", template=edited)
+        assert rejected.type == "command_rejected" and "pause the session" in rejected.data["reason"]
+        run.command("pause")
+        bad = json.loads(json.dumps(edited))
+        bad["layers"][1]["blocks"][0]["filters"] = 4
+        reply = run.command("edit_template", template=bad)
+        assert reply.type == "command_rejected" and "layer2.block" in reply.data["reason"]
+        assert run.worker.engine is not None and run.worker.engine.space == SearchSpace(chain_tiny())
+        reply = run.command("edit_template", template=edited)
+        assert reply.type == "command_ack", reply.data
+        space_event = run.since(reply, lambda e: e.type == "space")
+        assert space_event.data["size"] == 648 // 3
+        assert run.since(reply, state_is("paused")).data["message"].startswith("template edited")
+        assert run.command("resume").type == "command_ack"
+        new_space = SearchSpace.from_dict(edited)
+        after = run.wait(lambda e: e.type == "candidates" and e.seq > reply.seq, timeout=60)
+        assert all(new_space.from_string(r["arch"])[0] == "conv3x3" for r in after.data["records"])
+        assert json.loads(json.dumps(run.worker.config.template)) == edited
+    finally:
+        run.stop()
+    resumed = SearchEngine.load(run.worker.checkpoint_path)
+    assert resumed.space == SearchSpace.from_dict(edited)

@@ -127,3 +127,63 @@ def test_proxies_score_every_candidate_and_prescreen_warm_starts(tmp_path: Path)
     assert [r.scores for r in again] == [r.scores for r in first]  # seeded: same scores
     engine.save(tmp_path / "e.pt")
     assert SearchEngine.load(tmp_path / "e.pt").config.proxies == ["synflow", "naswot"]
+
+
+def _chain_doc(drop_conv5: bool = False, add_identity: bool = False) -> dict:
+    from supernet.chain import chain_tiny
+
+    doc = chain_tiny().to_dict()
+    layer = doc["layers"][1]
+    if drop_conv5:
+        layer["blocks"] = [b for b in layer["blocks"] if b["name"] != "conv5x5"]
+    if add_identity:
+        doc["layers"][2]["pools"].append({"name": "keep", "type": "identity"})
+    return doc
+
+
+def chain_config(**overrides: object) -> EngineConfig:
+    return micro_config(template=_chain_doc(), **overrides)
+
+
+def test_a_chain_template_trains_and_searches() -> None:
+    engine = SearchEngine(chain_config())
+    engine.train_epoch()
+    records = engine.search_generation()
+    assert len(records) == 6 and all(engine.space.accepts(r.arch) for r in records)
+    assert all(0 <= r.accuracy <= 1 and r.params > 0 for r in records)
+    assert set(engine.fitness.to_dict()) == {cp.name for cp in engine.space}
+
+
+def test_a_tabular_chain_is_refused() -> None:
+    with pytest.raises(ValueError, match="chain template needs mode 'supernet'"):
+        chain_config(mode="tabular", table_path="synthetic:0")
+
+
+def test_editing_the_template_keeps_surviving_weights_steering_and_candidates() -> None:
+    import torch
+
+    engine = SearchEngine(chain_config())
+    engine.train_epoch()
+    engine.search_generation()
+    engine.steering.prune("layer1.block", "sep3x3")
+    engine.steering.lock("layer2.block", "conv5x5")  # conv5x5 of layer2 goes away below
+    step = engine.trainer.global_step
+    new, detail = engine.retemplated(_chain_doc(drop_conv5=True, add_identity=True))
+    assert new.space.choice_point("layer2.block").candidates == ("conv3x3", "sep3x3")
+    assert new.space.choice_point("layer3.pool").candidates == ("max", "avg", "keep")
+    old_w, new_w = engine.supernet.state_dict(), new.supernet.state_dict()
+    kept = "choices.0.conv3x3.0.weight"
+    assert torch.equal(new_w[kept], old_w[kept])
+    assert "choices.2.conv5x5.0.weight" not in new_w
+    assert new.steering.is_pruned("layer1.block", "sep3x3") and "layer2.block" not in new.steering.locked
+    assert new.trainer.global_step == step and new.config.template == _chain_doc(True, True)
+    survivors = [r for r in engine.archive if ",conv5x5," not in f",{r.arch.split('|')[1]},"]
+    assert [r.arch for r in new.archive] == [r.arch for r in survivors]
+    assert "dropped 1 steering edits" in detail
+    new.train_steps(2)
+    records = new.search_generation()
+    assert all(r.arch.split("|")[1].split(",")[0] != "conv5x5" for r in records)
+    with pytest.raises(ValueError, match="layer2"):
+        bad = _chain_doc()
+        bad["layers"][1]["blocks"][0]["stride"] = 2
+        engine.retemplated(bad)
