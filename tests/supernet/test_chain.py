@@ -158,3 +158,20 @@ def test_a_chain_layer_without_pools_is_one_choice_point() -> None:
     assert [cp.name for cp in space] == ["only.block", "head"] and space.size() == 2
     with pytest.raises(ValueError, match="only.block"):  # identity keeps 1 channel, conv makes 4
         template.output_shapes(1, 8)
+
+
+def test_proxies_and_latency_model_work_on_chains(space: SearchSpace, trained: Supernet,
+                                                  rng: np.random.Generator) -> None:
+    from supernet.hardware import _fastest_active
+    from supernet.proxies import ProxyScorer
+
+    scorer = ProxyScorer(space, 1, 10, ("synflow", "naswot", "params"), seed=1)
+    x, y = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    arch = space.random_arch(rng)
+    first = scorer.score(arch, x, y)
+    assert first == scorer.score(arch, x, y) and all(np.isfinite(v) for v in first.values())
+    assert first["params"] == trained.params(arch)
+    costs = {cp.name: {op: float(len(op)) for op in cp.candidates} for cp in space}
+    allowed = [cp.candidates for cp in space]
+    assert _fastest_active(space, allowed, costs) == ("sep3x3", "max", "sep3x3", "max", "sep3x3",
+                                                       "max", "dense1")  # shortest names win
