@@ -90,6 +90,34 @@ def prune_outside(steering: dict[str, Any], space: dict[str, Any], archs: list[s
     return edits
 
 
+def position_of(choice_points: list[str], cp: str) -> str:
+    """Where a choice point sits in the template, for the status lines: 'choice point k of N'."""
+    if cp not in choice_points:
+        return "not in the template"
+    return f"choice point {choice_points.index(cp) + 1} of {len(choice_points)}"
+
+
+def block_edit(steering: dict[str, Any], space: dict[str, Any], mode: str, cp: str,
+               op: str) -> tuple[dict[str, Any] | None, str]:
+    """The command a click on block (cp, op) proposes, and its preview line.
+
+    In prune mode a pruned block is restored and any other
+    pruned; in lock mode the locked op is unlocked and any other op locked. (None, reason)
+    when the edit is illegal (the last op of a choice point, say).
+    """
+    if mode == "lock":
+        kind = "unlock_edge" if steering.get("locked", {}).get(cp) == op else "lock_edge"
+    else:
+        kind = "restore_op" if op in steering.get("pruned", {}).get(cp, []) else "prune_op"
+    where = position_of([c["name"] for c in space.get("choice_points", [])], cp)
+    error, size = preview_edit(steering, space, kind, cp, op)
+    if error:
+        return None, f"{kind} {op} on {cp} ({where}): not possible: {error}"
+    args = {"choice_point": cp} | ({} if kind == "unlock_edge" else {"op": op})
+    return ({"type": kind, "args": args},
+            f"{kind} {op} on {cp} ({where}) → {size:,} architectures remain. Confirm?")
+
+
 def _theme_dark(theme: str | None) -> bool:
     return theme == "dark"
 
@@ -341,24 +369,16 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
                   Input(ids.HEATMAP, "clickData"), State(ids.HEAT_MODE, "value"),
                   State(ids.SESSION, "data"), prevent_initial_call=True)
     def pick_cell(click: dict | None, mode: str, session: str | None) -> tuple:
+        """The heatmap proposes the same edits as the block view (``block_edit``)."""
         if not click or not click.get("points"):
             raise PreventUpdate
         view = _view(hub, session)
         point = click["points"][0]
-        cp, op = point["y"], point["x"]
         with view.lock:
             steering, space = dict(view.steering), view.space
         if space is None:
             raise PreventUpdate
-        if mode == "lock":
-            kind = "unlock_edge" if steering.get("locked", {}).get(cp) == op else "lock_edge"
-        else:
-            kind = "restore_op" if op in steering.get("pruned", {}).get(cp, []) else "prune_op"
-        error, size = preview_edit(steering, space, kind, cp, op)
-        if error:
-            return None, f"{kind} {op} on {cp}: not possible: {error}"
-        args = {"choice_point": cp} | ({} if kind == "unlock_edge" else {"op": op})
-        return {"type": kind, "args": args}, f"{kind} {op} on {cp} → {size:,} architectures remain. Confirm?"
+        return block_edit(steering, space, mode, point["y"], point["x"])
 
     @app.callback(Output(ids.EDIT_PREVIEW, "children", allow_duplicate=True),
                   Output(ids.PENDING, "data", allow_duplicate=True),
@@ -399,14 +419,14 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
 
     @app.callback(Output(ids.SELECTION_INFO, "children"), Input(ids.MAP, "selectedData"))
     def selection(selected: dict | None) -> str:
-        archs = _selected_archs(selected)
+        archs = selected_archs(selected)
         return f"{len(archs)} candidates selected" if archs else "lasso or box-select points on the map"
 
     @app.callback(Output(ids.SELECTION_INFO, "children", allow_duplicate=True),
                   Input(ids.FOCUS, "n_clicks"), Input(ids.PRUNE_OUTSIDE, "n_clicks"),
                   State(ids.MAP, "selectedData"), State(ids.SESSION, "data"), prevent_initial_call=True)
     def act_on_selection(_f: Any, _p: Any, selected: dict | None, session: str | None) -> str:
-        archs = _selected_archs(selected)
+        archs = selected_archs(selected)
         if not archs:
             return "select candidates on the map first (lasso or box)"
         if ctx.triggered_id == ids.FOCUS:
@@ -422,7 +442,7 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
         return f"sent {len(edits)} prunes keeping only ops used by the selection"
 
 
-def _selected_archs(selected: dict | None) -> list[str]:
+def selected_archs(selected: dict | None) -> list[str]:
     points = (selected or {}).get("points") or []
     return sorted({p["customdata"][0] for p in points if p.get("customdata")})
 
@@ -457,7 +477,7 @@ def _register_candidates(app: Dash, hub: LiveHub) -> None:
                 view = hub.view(session)
                 with view.lock:
                     record = view.records.get(arch)
-            return figures.cell_graph(arch, record, _theme_dark(theme), title=_title)
+            return figures.architecture_graph(arch, record, _theme_dark(theme), title=_title)
 
 
 def _register_clientside(app: Dash) -> None:

@@ -129,7 +129,7 @@ def fitness_heatmap(choice_points: list[dict[str, Any]], matrix: dict[str, Any],
         text.append(row_t)
         grey.append(row_g)
     fig = _base("Operation fitness (mean accuracy of candidates using the op)", dark,
-                xaxis={"title": "operation", "side": "bottom"}, yaxis={"title": "edge", "autorange": "reversed"})
+                xaxis={"title": "operation", "side": "bottom"}, yaxis={"title": "choice point", "autorange": "reversed"})
     fig.add_heatmap(z=grey, x=ops, y=names, colorscale=[[0, "#bdbdbd"], [1, "#bdbdbd"]],
                     showscale=False, hoverinfo="skip", name="pruned")
     fig.add_heatmap(z=z, x=ops, y=names, text=text, texttemplate="%{text}", colorscale="Viridis",
@@ -143,13 +143,20 @@ def _node_positions(n_nodes: int) -> list[tuple[float, float]]:
             for i in range(n_nodes)]
 
 
-def cell_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bool = False,
-               title: str = "Candidate") -> go.Figure:
-    """The cell of an architecture string drawn as nodes and op-labelled edges."""
+def _graph_canvas(title: str, dark: bool, arch: str | None) -> go.Figure:
+    """An empty candidate drawing; with no architecture, it says how to pick one."""
     fig = _base(title, dark, xaxis={"visible": False}, yaxis={"visible": False},
                 showlegend=False, height=280)
     if not arch:
         fig.add_annotation(text="click a point on the map or a leaderboard row", showarrow=False)
+    return fig
+
+
+def cell_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bool = False,
+               title: str = "Candidate") -> go.Figure:
+    """The cell of an architecture string drawn as nodes and op-labelled edges."""
+    fig = _graph_canvas(title, dark, arch)
+    if not arch:
         return fig
     nodes = arch.split("+")
     pos = _node_positions(len(nodes) + 1)
@@ -174,6 +181,47 @@ def cell_graph(arch: str | None, record: dict[str, Any] | None = None, dark: boo
                            text=candidate_summary(record))
     fig.update_yaxes(range=[-0.6, 1.0])
     return fig
+
+
+BRICK_COLOURS = {"conv": "#1e88e5", "sep": "#8e24aa", "max": "#e53935", "avg": "#fb8c00",
+                 "dense": "#43a047"}
+
+
+def _brick_colour(name: str) -> str:
+    return next((c for prefix, c in BRICK_COLOURS.items() if name.startswith(prefix)), "#546e7a")
+
+
+def chain_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bool = False,
+                title: str = "Candidate") -> go.Figure:
+    """A chain architecture (``conv3x3,max|sep3x3,avg|dense2``) as lego bricks, layer by layer."""
+    fig = _graph_canvas(title, dark, arch)
+    if not arch:
+        return fig
+    groups = [group.split(",") for group in arch.split("|")]
+    for x, picks in enumerate(groups):
+        label = "head" if x == len(groups) - 1 else f"L{x + 1}"
+        fig.add_annotation(x=x, y=1.15, text=label, showarrow=False, font={"size": 10})
+        for row, name in enumerate(picks):
+            y = 0.6 - 0.7 * row
+            fig.add_shape(type="rect", x0=x - 0.42, x1=x + 0.42, y0=y - 0.3, y1=y + 0.3,
+                          fillcolor=_brick_colour(name), line={"width": 0}, opacity=0.85)
+            fig.add_annotation(x=x, y=y, text=name, showarrow=False,
+                               font={"size": 10, "color": "white"})
+    fig.add_scatter(x=list(range(len(groups))), y=[0.95] * len(groups), mode="lines",
+                    line={"color": "#90a4ae", "width": 1}, hoverinfo="skip")
+    if record:
+        fig.add_annotation(x=(len(groups) - 1) / 2, y=-1.35, showarrow=False, font={"size": 11},
+                           text=candidate_summary(record))
+    fig.update_xaxes(range=[-0.6, len(groups) - 0.4])
+    fig.update_yaxes(range=[-1.6, 1.3])
+    return fig
+
+
+def architecture_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bool = False,
+                       title: str = "Candidate") -> go.Figure:
+    """A cell drawing for NAS-Bench-201 strings (they name inputs with ``~``), bricks for chains."""
+    draw = cell_graph if not arch or "~" in arch else chain_graph
+    return draw(arch, record, dark, title)
 
 
 def pareto_front_figure(costs: list[float | None], accuracies: list[float | None], archs: list[str],
@@ -215,3 +263,117 @@ def correlation_figure(correlations: dict[str, dict[str, float]], dark: bool = F
         fig.add_bar(x=names, y=[correlations[k][measure] for k in names], name=measure,
                     marker_color=colour)
     return fig
+
+
+BLOCK_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                 "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939", "#7b4173",
+                 "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#843c39")
+BLOCK_EXCLUDED = "#9e9e9e"
+
+
+def _block_hover(cp: str, op: str, k: int, n: int, cell: dict[str, Any], state: str) -> str:
+    mean, low, high = cell.get("mean"), cell.get("ci_low"), cell.get("ci_high")
+    ci = f" (95% CI {low:.3f} to {high:.3f})" if low is not None and high is not None else ""
+    relative = cell.get("relative")
+    rel = f"<br>{relative:+.3f} vs its rivals at this choice point" if relative is not None else ""
+    return (f"<b>{cp}</b> · {op}<br>choice point {k + 1} of {n} in the template"
+            f"<br>mean accuracy {mean:.3f}{ci}<br>evaluated {cell.get('count', 0):,} times{rel}"
+            + (f"<br>{state}" if state else ""))
+
+
+def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: dict[str, Any],
+                      dark: bool = False, choice_points: list[str] | None = None) -> go.Figure:
+    """One dot per (choice point, op): x = mean accuracy, y = times evaluated, colour = choice point.
+
+    The heatmap answers "which op is best on this edge"; this view puts every block of every
+    choice point on one plane so that blocks that are both good and well-evaluated (top right)
+    and blocks the search barely tried (bottom) stand out across the whole template. Names are
+    never parsed: any choice points work. ``choice_points`` fixes their order (the template's,
+    for "k of N" in the hover); by default the matrix's order.
+
+    Active blocks are drawn in one trace per choice point (its legend entry); pruned blocks,
+    and blocks shut out because another op is locked on their choice point, in one grey hollow
+    trace; a locked op is a star. Every dot's ``customdata`` is ``[choice point, op]``. Blocks
+    without evaluations have no mean to place: they are not drawn, and a note counts them.
+    """
+    names = list(choice_points) if choice_points is not None else list(fitness)
+    names += [cp for cp in fitness if cp not in names]
+    pruned, locked = steering.get("pruned", {}) or {}, steering.get("locked", {}) or {}
+    fig = _base("Blocks: fitness vs how often evaluated", dark,
+                xaxis={"title": "mean accuracy of candidates using the block (95% CI)"},
+                yaxis={"title": "times evaluated", "rangemode": "tozero"},
+                legend={"title": {"text": "choice point"}}, hovermode="closest",
+                clickmode="event")
+    excluded: dict[str, list[Any]] = {"x": [], "y": [], "customdata": [], "hovertext": []}
+    unevaluated = 0
+    for k, cp in enumerate(names):
+        x, y, custom, hover, symbol, size, low, high = [], [], [], [], [], [], [], []
+        for op, cell in (fitness.get(cp) or {}).items():
+            mean = cell.get("mean")
+            if mean is None or not cell.get("count"):
+                unevaluated += 1
+                continue
+            is_locked = locked.get(cp) == op
+            shut_out = op in pruned.get(cp, []) or (cp in locked and not is_locked)
+            state = ("pruned" if op in pruned.get(cp, []) else f"excluded: {locked.get(cp)} is locked"
+                     if shut_out else "locked" if is_locked else "")
+            text = _block_hover(cp, op, k, len(names), cell, state)
+            if shut_out:
+                for key, value in (("x", mean), ("y", cell["count"]), ("customdata", [cp, op]),
+                                   ("hovertext", text)):
+                    excluded[key].append(value)
+                continue
+            x.append(mean)
+            y.append(cell["count"])
+            custom.append([cp, op])
+            hover.append(text)
+            symbol.append("star" if is_locked else "circle")
+            size.append(16 if is_locked else 10)
+            low.append(mean - cell["ci_low"] if cell.get("ci_low") is not None else 0)
+            high.append(cell["ci_high"] - mean if cell.get("ci_high") is not None else 0)
+        fig.add_scatter(x=x, y=y, customdata=custom, hovertext=hover, hoverinfo="text",
+                        mode="markers", name=cp, legendgroup=cp,
+                        marker={"color": BLOCK_PALETTE[k % len(BLOCK_PALETTE)], "size": size,
+                                "symbol": symbol, "line": {"width": 1, "color": "#263238"}},
+                        error_x={"type": "data", "array": high, "arrayminus": low,
+                                 "thickness": 1, "width": 0},
+                        meta={"choice_point": cp, "position": k})
+    fig.add_scatter(**excluded, hoverinfo="text", mode="markers", name="pruned / excluded",
+                    marker={"color": BLOCK_EXCLUDED, "size": 10, "symbol": "circle-open",
+                            "line": {"width": 2, "color": BLOCK_EXCLUDED}},
+                    meta={"choice_point": None})
+    if unevaluated:  # in the title: an annotation would sit on top of dots or the title
+        fig.layout.title.text += (f" · {unevaluated} block{'s' if unevaluated != 1 else ''}"
+                                  " not evaluated yet (not drawn)")
+    return fig
+
+
+def inside_outside_figure(rows: list[dict[str, Any]], name: str = "selection", n_inside: int = 0,
+                          n_outside: int = 0, dark: bool = False) -> go.Figure:
+    """Inside-minus-outside mean accuracy per (choice point, op) as diverging bars.
+
+    ``rows`` are ``OpContrast.to_dict()`` (frontend/selections.py). An op not seen on one
+    side has no bar and says so in its label instead of showing a difference of 0.
+    """
+    labels = [f"{r['choice_point']} · {r['op']}" for r in rows]
+    diffs = [r["difference"] for r in rows]
+    notes = ["" if d is not None else " (not inside)" if not r["count_inside"] else
+             " (not outside)" if not r["count_outside"] else "" for r, d in zip(rows, diffs)]
+    fig = _base(f"Fitness inside vs outside {name!r} ({n_inside:,} inside, {n_outside:,} outside)",
+                dark, xaxis={"title": "mean accuracy inside − outside", "zeroline": True},
+                yaxis={"autorange": "reversed", "type": "category"}, showlegend=False,
+                height=max(300, 16 * len(rows) + 90))
+    fig.update_layout(margin={"l": 190})  # room for "choice point · op" labels
+    fig.add_bar(
+        x=[d if d is not None else 0 for d in diffs], y=[lb + n for lb, n in zip(labels, notes)],
+        orientation="h", marker_color=["#9e9e9e" if d is None else "#2e7d32" if d >= 0 else "#c62828"
+                                       for d in diffs],
+        customdata=[[_acc(r["mean_inside"]), r["count_inside"], _acc(r["mean_outside"]),
+                     r["count_outside"]] for r in rows],
+        hovertemplate="%{y}<br>inside %{customdata[0]} (n=%{customdata[1]})"
+                      "<br>outside %{customdata[2]} (n=%{customdata[3]})<extra></extra>")
+    return fig
+
+
+def _acc(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"

@@ -20,10 +20,11 @@ from dash.exceptions import PreventUpdate
 from scipy import stats
 
 from frontend import figures, ids
-from frontend.callbacks import live, live_update, marker_of, send_command
+from frontend.callbacks import LIVE_TRIGGERS, live, live_update, marker_of, send_command
 from supernet.hardware import pareto_front
 
 if TYPE_CHECKING:
+    from frontend.state import SessionView
     from navigator.server import LiveHub
 
 NOT_SCORES = frozenset({"accuracy", "loss", "generation", "parent"})
@@ -112,24 +113,42 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _marker(view: SessionView, rendered: Any, session: str) -> dict[str, Any]:
+    """What the panel is about to draw; PreventUpdate when it need not draw now.
+
+    Candidate batches redraw at most every MIN_REDRAW_S; the tick draws what such a
+    skip left behind once the search goes quiet, and a ``hardware`` event (a new budget,
+    a device's latencies) is drawn at once.
+    """
+    drawn = {k: v for k, v in (rendered or {}).items() if k != "at"}
+    if ctx.triggered_id == ids.HARDWARE_TICK:
+        marker = {"session": view.session, "seq": view.changed_at(*LIVE_TRIGGERS[ids.LIVE_HARDWARE])}
+        if drawn == marker:
+            raise PreventUpdate
+    else:
+        marker = marker_of(view, drawn, ids.LIVE_HARDWARE)
+    fresh_hardware = view.changed_at("hardware") > drawn.get("seq", 0)
+    if (live_update() and rendered and rendered.get("session") == session and not fresh_hardware
+            and time.time() - rendered.get("at", 0) < MIN_REDRAW_S):
+        raise PreventUpdate
+    return marker
+
+
 def register_hardware(app: Dash, hub: LiveHub) -> None:
     @app.callback(Output(ids.PARETO, "figure"), Output(ids.PROXY_CORR, "figure"),
                   Output(ids.HARDWARE_INFO, "children"), Output(ids.BUDGET_SLIDER, "min"),
                   Output(ids.BUDGET_SLIDER, "max"), Output(ids.BUDGET_DEVICE, "options"),
                   Output(ids.RENDERED_PARETO, "data"),
-                  live(ids.LIVE_HARDWARE), Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  live(ids.LIVE_HARDWARE), Input(ids.HARDWARE_TICK, "n_intervals"),
+                  Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
                   Input(ids.PARETO_COST, "value"), State(ids.RENDERED_PARETO, "data"))
-    def render(_events: Any, session: str | None, theme: str, cost_key: str, rendered: Any) -> tuple:
+    def render(_events: Any, _tick: Any, session: str | None, theme: str, cost_key: str,
+               rendered: Any) -> tuple:
         if not session:
             raise PreventUpdate
         view = hub.view(session)
-        drawn = {k: v for k, v in (rendered or {}).items() if k != "at"}
-        marker = marker_of(view, drawn, ids.LIVE_HARDWARE)
-        now = time.time()
-        if (live_update() and rendered and rendered.get("session") == session
-                and now - rendered.get("at", 0) < MIN_REDRAW_S):
-            raise PreventUpdate  # drawn again by the first batch after MIN_REDRAW_S
-        marker["at"] = now
+        marker = _marker(view, rendered, session)
+        marker["at"] = time.time()
         with view.lock:
             values = {k: list(v) for k, v in view.map.values.items()}
             archs = list(view.map.archs)

@@ -9,6 +9,7 @@ RENDERED_TRAINING = "rendered-training-store"
 RENDERED_HEATMAP = "rendered-heatmap-store"
 RENDERED_TABLES = "rendered-tables-store"
 RENDERED_PARETO = "rendered-pareto-store"
+HARDWARE_TICK = "hardware-tick"  # redraws what the hardware panel's throttle skipped
 # Set in the browser (assets/navigator.js, trackSeq) when a socket batch holds events a view
 # draws, so that a server callback runs only for the batches that concern it.
 LIVE_TRAINING = "live-training"
@@ -97,3 +98,57 @@ LIFT_BUDGET = "lift-budget-button"
 BUDGET_STATUS = "budget-status"
 DEVICE_NAME = "device-name"
 DEVICE_UPLOAD = "device-upload"
+
+# named map selections and their set operations (frontend/selection_view.py)
+SELECTIONS = "selections-store"  # browser-side: {session id: [NamedSelection.to_dict(), ...]}
+SEL_NAME = "selection-name"
+SEL_SAVE = "selection-save-button"
+SEL_LIST = "selection-list"
+SEL_A = "selection-a"
+SEL_B = "selection-b"
+SEL_OP = "selection-op"
+SEL_COMBINE = "selection-combine-button"
+SEL_ACTIVE = "selection-active"
+SEL_DELETE = "selection-delete-button"
+SEL_FOCUS = "selection-focus-button"
+SEL_FITNESS = "selection-fitness-button"
+SEL_STATUS = "selection-status"
+SEL_FIGURE = "selection-fitness-figure"
+
+# the block-information view (frontend/block_view.py)
+BLOCKS = "blocks"
+BLOCK_MODE = "blocks-mode"
+BLOCK_INFO = "blocks-info"
+BLOCK_PREVIEW = "blocks-preview"
+BLOCK_CONFIRM = "blocks-confirm"
+BLOCK_PENDING = "blocks-pending-store"
+BLOCK_HOVER = "blocks-hover-store"
+BLOCK_HIGHLIGHTED = "blocks-highlighted-store"
+RENDERED_BLOCKS = "rendered-blocks-store"
+
+# the lego builder of chain templates (frontend/lego_view.py)
+LEGO_PANEL = "lego-panel"
+LEGO_DOC = "lego-doc-store"  # the chain template's JSON dict: the builder's source of truth
+LEGO_SELECTED = "lego-selected-store"  # {"layer": int | None, "slot": str | None, "index": int | None}
+LEGO_DROP = "lego-drop-store"  # set by assets/lego_view.js when a palette brick is dropped on a slot
+LEGO_PRESET = "lego-preset"
+LEGO_ADD_LAYER = "lego-add-layer-button"
+LEGO_DELETE = "lego-delete-button"
+LEGO_SAVE = "lego-save-button"
+LEGO_DOWNLOAD = "lego-download"
+LEGO_UPLOAD = "lego-upload"
+LEGO_START = "lego-start-button"
+LEGO_APPLY = "lego-apply-button"
+LEGO_CANVAS = "lego-canvas"
+LEGO_PANE = "lego-pane"
+LEGO_SIZE = "lego-space-size"
+LEGO_ERROR = "lego-error"
+LEGO_STATUS = "lego-status"
+# pattern-matching types: {"type": LEGO_PALETTE, "block": type}, {"type": LEGO_LAYER, "layer": i},
+# {"type": LEGO_SLOT, "layer": i, "slot": s}, {"type": LEGO_BRICK, "layer": i, "slot": s, "index": k},
+# {"type": LEGO_PROP, "key": property, "ref": "layer:slot:index"} (layer -1: the head choice)
+LEGO_PALETTE = "lego-palette"
+LEGO_LAYER = "lego-layer"
+LEGO_SLOT = "lego-slot"
+LEGO_BRICK = "lego-brick"
+LEGO_PROP = "lego-prop"

@@ -6,6 +6,8 @@ from dash import dash_table, dcc, html
 from dash_socketio import DashSocketIO
 
 from frontend import ids
+from frontend.block_view import blocks_panel
+from frontend.lego_view import lego_panel
 from supernet.proxies import PROXIES
 from supernet.space import CELL_OPS, NB201_OPS
 
@@ -103,6 +105,7 @@ def hardware_panel() -> html.Section:
             dcc.Download(id=ids.PARETO_DOWNLOAD),
         ], className="button-row"),
         dcc.Graph(id=ids.PARETO, config={"displaylogo": False}, style={"height": "320px"}),
+        dcc.Interval(id=ids.HARDWARE_TICK, interval=2500),
         html.Div(id=ids.HARDWARE_INFO, className="hint"),
         html.Div([
             html.Span("Latency budget (ms)", className="field-label"),
@@ -123,6 +126,36 @@ def hardware_panel() -> html.Section:
     ], className="panel hardware")
 
 
+def selections_panel() -> html.Section:
+    """Named map selections and their set operations (callbacks: frontend/selection_view.py)."""
+    return _panel(
+        "Selections",
+        dcc.Store(id=ids.SELECTIONS, storage_type="session", data={}),
+        html.Div([dcc.Input(id=ids.SEL_NAME, type="text", value="", maxLength=80,
+                            placeholder="name for the map's current selection"),
+                  html.Button("Save selection", id=ids.SEL_SAVE)], className="button-row"),
+        html.Ul(id=ids.SEL_LIST, className="selection-list"),
+        html.Div([dcc.Dropdown(id=ids.SEL_A, placeholder="A", className="small-dropdown"),
+                  dcc.Dropdown(id=ids.SEL_B, placeholder="B", className="small-dropdown")],
+                 className="button-row"),
+        html.Div([dcc.RadioItems(id=ids.SEL_OP, inline=True, value="intersection", options=[
+                      {"label": "A ∪ B", "value": "union"},
+                      {"label": "A ∩ B", "value": "intersection"},
+                      {"label": "A − B", "value": "difference"},
+                      {"label": "not A", "value": "complement"}]),
+                  html.Button("Combine", id=ids.SEL_COMBINE)], className="button-row"),
+        html.Div([dcc.Dropdown(id=ids.SEL_ACTIVE, placeholder="selection to use",
+                               className="small-dropdown"),
+                  html.Button("Focus sampling on it", id=ids.SEL_FOCUS, className="primary"),
+                  html.Button("Fitness inside vs outside", id=ids.SEL_FITNESS),
+                  html.Button("Delete", id=ids.SEL_DELETE, className="danger")],
+                 className="button-row"),
+        html.Div(id=ids.SEL_STATUS, className="hint"),
+        dcc.Graph(id=ids.SEL_FIGURE, config={"displaylogo": False}, responsive=True,
+                  style={"display": "none"}),
+        class_name="selections")
+
+
 def header() -> html.Header:
     return html.Header([
         html.H1("NAS Navigator"),
@@ -134,6 +167,7 @@ def header() -> html.Header:
 
 def views() -> html.Div:
     return html.Div([
+        lego_panel(),
         _panel("Training",
                html.Div(html.Div(id=ids.PROGRESS_BAR, className="progress-fill"), className="progress"),
                html.Div(id=ids.PROGRESS_TEXT, className="progress-text"),
@@ -148,6 +182,7 @@ def views() -> html.Div:
                html.Div(id=ids.SELECTION_INFO, className="hint"),
                dcc.Graph(id=ids.MAP, config={"displaylogo": False}, style={"height": "420px"}),
                class_name="map"),
+        selections_panel(),
         _panel("Fitness",
                dcc.RadioItems(id=ids.HEAT_MODE, options=[
                    {"label": "click prunes / restores", "value": "prune"},
@@ -160,6 +195,7 @@ def views() -> html.Div:
                          html.Div(id=ids.WEIGHT_SLIDERS),
                          html.Button("Apply weights", id=ids.APPLY_WEIGHTS)], className="weights"),
                class_name="fitness"),
+        blocks_panel(),
         _panel("Candidates",
                html.Div([dcc.Graph(id=ids.CANDIDATE_GRAPH_A, config={"displaylogo": False}),
                          dcc.Graph(id=ids.CANDIDATE_GRAPH_B, config={"displaylogo": False})],

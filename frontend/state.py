@@ -145,5 +145,5 @@ class SessionView:
 def _args(args: dict[str, Any] | None) -> str:
     if not args:
         return ""
-    text = ", ".join(f"{k}={v}" for k, v in args.items() if k != "config")
+    text = ", ".join(f"{k}={v}" for k, v in args.items() if k not in ("config", "template"))
     return f"({text[:120]})" if text else ""

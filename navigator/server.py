@@ -21,9 +21,12 @@ import dash
 from flask import request
 from flask_socketio import SocketIO, emit, join_room
 
+from frontend.block_view import register_block_view
 from frontend.callbacks import register_callbacks
 from frontend.hardware_view import register_hardware
 from frontend.layout import build_layout
+from frontend.lego_view import register_lego_view
+from frontend.selection_view import register_selections
 from frontend.state import SessionView
 from navigator.bus import EventBus
 from navigator.commands import Command, CommandError, parse_command
@@ -193,4 +196,7 @@ def create_app(config: ServerConfig, bus: EventBus) -> tuple[dash.Dash, SocketIO
     _register_socket_handlers(socketio, hub)
     register_callbacks(app, hub)
     register_hardware(app, hub)
+    register_block_view(app, hub)
+    register_selections(app, hub)
+    register_lego_view(app, hub)
     return app, socketio

@@ -490,3 +490,331 @@ def test_real_tabular_session_obeys_the_latency_budget_slider(browser: Any, real
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
     finally:
         context.close()
+
+
+# -- the block-information view (frontend/block_view.py) ------------------------------------
+
+BLOCK_SUM = f"""() => {{ const g = {GRAPH.format(id=ids.BLOCKS)}; if (!g || !g.data) {{ return -1; }}
+    let n = 0; for (const t of g.data) {{ for (const y of (t.y || [])) {{ n += y; }} }} return n; }}"""
+
+
+def _ensure_session(page: Any, worker: SyntheticWorker) -> str:
+    """The page's synthetic session, started from the builder when this test runs alone."""
+    if _session(page) not in worker.sessions:
+        page.click(f"#{ids.START}")
+        _wait(page, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
+    return _session(page)
+
+
+def _isolated_block(page: Any) -> dict:
+    """An active block dot (not pruned, excluded or locked, on a choice point with another
+    active dot, so pruning it is legal) far from every other dot, so that hovering or
+    clicking its pixel can only mean it."""
+    return page.evaluate(f"""() => {{ const gd = {GRAPH.format(id=ids.BLOCKS)}, fl = gd._fullLayout;
+        const dots = [];
+        gd.data.forEach((t, c) => (t.customdata || []).forEach((cd, i) => dots.push({{
+            c, i, cp: cd[0], op: cd[1], x: t.x[i], y: t.y[i], px: fl.xaxis.d2p(t.x[i]),
+            py: fl.yaxis.d2p(t.y[i]), active: c < gd.data.length - 1 && t.customdata.length > 1
+                && (!Array.isArray(t.marker.symbol) || t.marker.symbol[i] !== 'star')}})));
+        let best = null, gap = -1;
+        for (const d of dots.filter(d => d.active)) {{
+            const near = Math.min(...dots.filter(o => o !== d).map(o => Math.hypot(o.px - d.px, o.py - d.py)));
+            if (near > gap) {{ best = d; gap = near; }}
+        }}
+        return Object.assign(best, {{gap}}); }}""")
+
+
+def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any,
+                                                                       synthetic: tuple) -> None:
+    _, worker = synthetic
+    s = worker.sessions[_ensure_session(page, worker)]
+    n_cp = len(s.space)
+    # y = evaluations: every candidate counts once at every choice point
+    _wait(page, f"n => ({BLOCK_SUM})() === n", len(s.records) * n_cp)
+    before = page.evaluate(f"() => {GRAPH.format(id=ids.BLOCKS)}.data.map(t => Array.from(t.y || []))")
+    s.publish_candidates(30)
+    _wait(page, f"n => ({BLOCK_SUM})() === n", len(s.records) * n_cp)
+    after = page.evaluate(f"() => {GRAPH.format(id=ids.BLOCKS)}.data.map(t => Array.from(t.y || []))")
+    assert after != before
+    _wait_map(page, len({r["arch"] for r in s.records}))
+    block = _isolated_block(page)
+    assert block["gap"] > 8, block
+    cp, op = block["cp"], block["op"]
+    # hover: where the block sits in the template, and its candidates ringed on the map
+    page.mouse.move(5, 5)
+    x, y = _point_of(page, ids.BLOCKS, block["x"], block["y"])
+    page.mouse.move(x, y, steps=4)
+    _wait(page, "([id, cp, op]) => { const t = document.getElementById(id).textContent;"
+                " return t.includes(cp) && t.includes(op) && t.includes('choice point'); }",
+          [ids.BLOCK_INFO, cp, op])
+    k = s.space.position(cp)
+    assert f"choice point {k + 1} of {n_cp}" in page.text_content(f"#{ids.BLOCK_INFO}")
+    ring = _wait(page, f"""([cp, op]) => {{ const t = {GRAPH.format(id=ids.MAP)}.data.find(
+        t => t.meta && t.meta.blockHighlight && t.meta.choice_point === cp && t.meta.op === op);
+        return t ? t.x.length : false; }}""", [cp, op]).json_value()
+    using = {r["arch"] for r in s.records if s.space.from_string(r["arch"])[k] == op}
+    assert ring == len(using) > 0
+    _shot(page, "blocks-hover", ".main")
+    page.mouse.move(5, 5)  # unhover: the ring goes away
+    _wait(page, f"() => !{GRAPH.format(id=ids.MAP)}.data.some(t => t.meta && t.meta.blockHighlight)")
+    # click in prune mode: preview with the resulting size, confirm sends prune_op
+    page.check(f"#{ids.BLOCK_MODE} input[value='prune']")
+    for attempt in range(3):
+        x, y = _point_of(page, ids.BLOCKS, block["x"], block["y"])
+        page.mouse.click(x, y)
+        try:
+            _wait(page, "([id, cp, op]) => { const t = document.getElementById(id).textContent;"
+                        " return t.includes('prune_op ' + op + ' on ' + cp); }", [ids.BLOCK_PREVIEW, cp, op],
+                  timeout=4_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+    assert "architectures remain" in page.text_content(f"#{ids.BLOCK_PREVIEW}")
+    n = len(_commands(worker, "prune_op"))
+    page.click(f"#{ids.BLOCK_CONFIRM}")
+    command = _until(lambda: _commands(worker, "prune_op")[n:], what="prune_op from the block view")[-1]
+    assert command.args == {"choice_point": cp, "op": op}
+    # the worker's steering event moves the dot to the grey hollow trace
+    _wait(page, f"""([cp, op]) => {{ const d = {GRAPH.format(id=ids.BLOCKS)}.data, g = d[d.length - 1];
+        return (g.customdata || []).some(c => c[0] === cp && c[1] === op); }}""", [cp, op])
+    _shot(page, "blocks", ".panel.blocks")
+
+
+def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
+    """Prune an isolated block from the block view of a real session and check, in the
+    data, that no candidate evaluated after the worker acknowledged it uses that block."""
+    block = _isolated_block(pg)
+    cp, op = block["cp"], block["op"]
+    for attempt in range(3):  # a live redraw may eat a click
+        x, y = _point_of(pg, ids.BLOCKS, block["x"], block["y"])
+        pg.mouse.click(x, y)
+        try:
+            _wait(pg, "([id, cp, op]) => document.getElementById(id).textContent"
+                      ".includes('prune_op ' + op + ' on ' + cp)", [ids.BLOCK_PREVIEW, cp, op],
+                  timeout=4_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            block = _isolated_block(pg)  # the dot may have moved with the new evaluations
+            cp, op = block["cp"], block["op"]
+    pg.click(f"#{ids.BLOCK_CONFIRM}")
+    _wait(pg, "([cp, op]) => (window.navigatorEvents || []).some(e => e.type === 'command_ack'"
+              " && e.data.command === 'prune_op' && e.data.args.choice_point === cp"
+              " && e.data.args.op === op)", [cp, op], timeout=30_000)
+    ack = [e for e in _events(pg, "command_ack") if e["data"]["command"] == "prune_op"][-1]
+    _wait(pg, "n => (window.navigatorEvents || []).filter(e => e.type === 'candidates' "
+              "&& e.seq > n).length >= 2", ack["seq"], timeout=60_000)
+    later = [r["arch"] for e in _events(pg, "candidates") if e["seq"] > ack["seq"]
+             for r in e["data"]["records"]]
+    assert len(later) >= 4
+    k = space.position(cp)
+    assert all(space.from_string(a)[k] != op for a in later), (cp, op)
+    _wait(pg, f"""([cp, op]) => {{ const d = {GRAPH.format(id=ids.BLOCKS)}.data, g = d[d.length - 1];
+        return (g.customdata || []).some(c => c[0] === cp && c[1] === op); }}""", [cp, op])
+    return cp, op
+
+
+# -- named map selections and set operations (frontend/selection_view.py) -------------------
+
+
+def _lasso_box(page: Any, fx: tuple[float, float], fy: tuple[float, float]) -> list[str]:
+    """Lasso the map's points between quantiles ``fx`` of x and ``fy`` of y, starting at the
+    right-hand bottom corner (outside an earlier, further-left selection, which a drag that
+    starts inside it would move instead); the archs the map then marks as selected."""
+    box = page.evaluate(f"""([fx, fy]) => {{ const d = {GRAPH.format(id=ids.MAP)}.data[0];
+        const xs = Array.from(d.x).sort((a, b) => a - b), ys = Array.from(d.y).sort((a, b) => a - b);
+        const q = (v, f) => v[Math.floor(f * (v.length - 1))];
+        return [q(xs, fx[0]), q(xs, fx[1]), q(ys, fy[0]), q(ys, fy[1])]; }}""", [fx, fy])
+    x0, y0 = _point_of(page, ids.MAP, box[0], box[2])
+    x1, y1 = _point_of(page, ids.MAP, box[1], box[3])
+    page.mouse.move(x1 + 2, y0)
+    page.mouse.down()
+    for px, py in ((x1 + 2, y1), (x0, y1), (x0, y0), (x1 + 1, y0 + 1)):
+        page.mouse.move(px, py, steps=6)
+    page.mouse.up()
+    selected = _wait(page, f"""() => {{ const d = {GRAPH.format(id=ids.MAP)}.data[0];
+        const s = d.selectedpoints; return s && s.length ? s.map(i => d.customdata[i][0]) : false; }}"""
+                     ).json_value()
+    _wait(page, "n => document.getElementById('" + ids.SELECTION_INFO
+          + "').textContent.startsWith(n + ' candidates selected')", len(set(selected)))
+    return sorted(set(selected))
+
+
+def _save_selection(page: Any, name: str) -> None:
+    page.fill(f"#{ids.SEL_NAME}", name)
+    page.click(f"#{ids.SEL_SAVE}")
+    _wait(page, "([id, n]) => document.getElementById(id).textContent.includes(`saved '${n}'`)",
+          [ids.SEL_STATUS, name])
+
+
+def _pick(page: Any, dropdown: str, label: str) -> None:
+    page.click(f"#{dropdown}")
+    page.get_by_role("option", name=label, exact=True).click()
+
+
+def test_selection_set_operations_combine_by_intersection_and_focus(page: Any,
+                                                                     synthetic: tuple) -> None:
+    _, worker = synthetic
+    session = _ensure_session(page, worker)
+    _wait_map(page, 40)
+    left = _lasso_box(page, (0.05, 0.65), (0.05, 0.95))
+    _save_selection(page, "left")
+    right = _lasso_box(page, (0.35, 0.95), (0.05, 0.95))
+    _save_selection(page, "right")
+    # what the browser stored is exactly what the map had selected at each save
+    store = page.evaluate(f"() => JSON.parse(sessionStorage.getItem('{ids.SELECTIONS}'))")
+    saved = {s["name"]: s["archs"] for s in store[session]}
+    assert saved == {"left": left, "right": right}
+    expected = sorted(set(saved["left"]) & set(saved["right"]))
+    assert expected and set(expected) != set(left) and set(expected) != set(right)
+    # A ∩ B in the panel, then focus on the result
+    _pick(page, ids.SEL_A, f"left ({len(left)})")
+    _pick(page, ids.SEL_B, f"right ({len(right)})")
+    page.check(f"#{ids.SEL_OP} input[value='intersection']")
+    page.click(f"#{ids.SEL_COMBINE}")
+    _wait(page, "([id, n]) => document.getElementById(id).textContent.includes("
+                "`saved 'left ∩ right' · ${n} architectures`)", [ids.SEL_STATUS, len(expected)])
+    assert f"left ∩ right · {len(expected)} architectures" in page.text_content(f"#{ids.SEL_LIST}")
+    n = len(_commands(worker, "focus"))
+    page.click(f"#{ids.SEL_FOCUS}")  # the new selection is the one in use
+    command = _until(lambda: _commands(worker, "focus")[n:], what="focus from the selection")[-1]
+    assert command.args["archs"] == expected
+    _wait(page, f"() => document.getElementById('{ids.SEL_STATUS}').textContent.startsWith('sent focus')")
+    # fitness of every block inside vs outside the selection, drawn in the panel
+    page.click(f"#{ids.SEL_FITNESS}")
+    s = worker.sessions[session]
+    n_blocks = sum(len(cp.candidates) for cp in s.space.choice_points)
+    _wait(page, f"n => {{ const g = {GRAPH.format(id=ids.SEL_FIGURE)};"
+                " return g && g.data && g.data[0] && g.data[0].y.length === n; }", n_blocks)
+    title = page.evaluate(f"() => {GRAPH.format(id=ids.SEL_FIGURE)}.layout.title.text")
+    assert f"'left ∩ right' ({len(expected)} inside" in title
+    _shot(page, "selections", ".panel.selections")
+
+
+# -- the lego builder (frontend/lego_view.py) ------------------------------------------------
+
+
+def _lego(kind: str, **keys: Any) -> str:
+    """CSS selector of a lego pattern-matching component (Dash writes the id as sorted JSON)."""
+    return "[id='" + json.dumps(dict(sorted({"type": kind, **keys}.items())), separators=(",", ":")) + "']"
+
+
+def _lego_click(page: Any, kind: str, wait_for: str | None = None, **keys: Any) -> None:
+    """Click a lego component; then wait for ``wait_for`` (a selector) to appear."""
+    page.click(_lego(kind, **keys))
+    if wait_for:
+        page.wait_for_selector(wait_for)
+
+
+def _lego_text(page: Any, cid: str) -> str:
+    return page.text_content(f"#{cid}") or ""
+
+
+def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: Any,
+                                                                       real: LiveServer) -> None:
+    """The issue's acceptance flow, lego half: build a 3-layer template by clicking and
+    dragging, check validation and the space size, save it, search it on digits with the
+    real worker, then edit the paused session's template and see the search re-enter it."""
+    from supernet.chain import ChainTemplate
+    from supernet.space import SearchSpace
+
+    brick, prop = ids.LEGO_BRICK, ids.LEGO_PROP
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    try:
+        pg.goto(real.url)
+        _wait_live(pg)
+        pg.click(f"#{ids.LEGO_PANEL} > summary")
+        _pick(pg, ids.LEGO_PRESET, "empty start (1 layer, 1 conv, 1 head)")
+        _wait(pg, "id => document.getElementById(id).textContent.startsWith('1 architecture ·')", ids.LEGO_SIZE)
+        # layer1: a second block candidate by click, a pool choice by dragging two pools on
+        _lego_click(pg, ids.LEGO_LAYER, layer=0)
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=0, slot="blocks", index=1), block="sep_conv")
+        pg.drag_and_drop(_lego(ids.LEGO_PALETTE, block="max_pool"),
+                         "[data-lego-slot='pools'][data-lego-layer='0']")
+        pg.wait_for_selector(_lego(brick, layer=0, slot="pools", index=0))
+        _lego_click(pg, ids.LEGO_SLOT, layer=0, slot="pools")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=0, slot="pools", index=1), block="avg_pool")
+        # layer2: two convs, the first widened in the side pane (the second copies its filters)
+        pg.click(f"#{ids.LEGO_ADD_LAYER}")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(prop, key="filters", ref="1:blocks:0"), block="conv")
+        pg.fill(_lego(prop, key="filters", ref="1:blocks:0"), "32")
+        _wait(pg, "() => document.querySelector(\"" + _lego(brick, layer=1, slot="blocks", index=0).replace('"', '\\"')
+              + "\").textContent.includes('32f')")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=1, slot="blocks", index=1), block="conv")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=1, slot="blocks", index=2), block="conv")
+        # layer3: identity and a default conv (16 filters) cannot share weights: named in red
+        pg.click(f"#{ids.LEGO_ADD_LAYER}")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=2, slot="blocks", index=0), block="identity")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=2, slot="blocks", index=1), block="conv")
+        _wait(pg, "id => document.getElementById(id).textContent.startsWith('layer3.block: candidates must "
+                  "give one output shape')", ids.LEGO_ERROR)
+        assert pg.locator(".lego-layer.bad").count() == 1
+        assert "layer3" in pg.text_content(".lego-layer.bad .lego-layer-title")
+        _shot(pg, "lego-validation", f"#{ids.LEGO_PANEL}")
+        pg.fill(_lego(prop, key="filters", ref="2:blocks:1"), "32")
+        _wait(pg, "id => document.getElementById(id).textContent === ''", ids.LEGO_ERROR)
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=2, slot="blocks", index=2), block="conv")
+        _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=-1, slot="heads", index=1), block="dense")
+        pg.fill(_lego(prop, key="hidden", ref="-1:heads:1"), "32")
+        _wait(pg, "id => document.getElementById(id).textContent.startsWith('72 architectures · 5 choice points')",
+              ids.LEGO_SIZE)
+        assert pg.locator(".lego-shape", has_text="32×4×4").count() >= 2  # shapes under the layers
+        _shot(pg, "lego-builder", f"#{ids.LEGO_PANEL}")
+        # save: the stored doc is the template whose size the panel shows
+        with pg.expect_download() as download:
+            pg.click(f"#{ids.LEGO_SAVE}")
+        doc = json.loads(Path(download.value.path()).read_text())
+        (SCREENSHOTS / "lego-template.json").write_text(json.dumps(doc, indent=1))
+        space = SearchSpace(ChainTemplate.from_dict(doc))
+        assert _lego_text(pg, ids.LEGO_SIZE).startswith(f"{space.size():,} architectures · {len(space)} choice")
+        assert [layer["name"] for layer in doc["layers"]] == ["layer1", "layer2", "layer3"]
+        assert doc["heads"][1]["hidden"] == [32] and doc["layers"][1]["blocks"][1]["filters"] == 32
+        # a bad upload leaves the canvas alone and says why
+        pg.set_input_files(f"#{ids.LEGO_UPLOAD} input[type=file]", files=[
+            {"name": "bad.json", "mimeType": "application/json", "buffer": b"{nope"}])
+        _wait(pg, "id => document.getElementById(id).textContent.includes(\"'bad.json' is not valid JSON\")",
+              ids.LEGO_STATUS)
+        assert _lego_text(pg, ids.LEGO_SIZE).startswith("72 architectures")
+        # search it on digits with the real worker
+        pg.fill(f"#{ids.EPOCHS}", "2")
+        pg.click(f"#{ids.LEGO_START}")
+        _wait(pg, "id => document.getElementById(id).textContent.startsWith('started s-')", ids.LEGO_STATUS)
+        _wait(pg, "() => (window.navigatorEvents || []).filter(e => e.type === 'candidates').length >= 2",
+              timeout=60_000)
+        assert SearchSpace.from_dict(_events(pg, "space")[-1]["data"]["template"]) == space
+        archs = [r["arch"] for e in _events(pg, "candidates") for r in e["data"]["records"]]
+        assert len(archs) >= 10 and all(len(space.from_string(a)) == len(space) for a in archs)
+        # the block-information dots move as generations arrive; prune a block from there
+        _wait(pg, f"() => ({BLOCK_SUM})() > 0")
+        counted = pg.evaluate(f"({BLOCK_SUM})()")
+        _wait(pg, f"n => ({BLOCK_SUM})() > n", counted, timeout=60_000)
+        _shot(pg, "lego-blocks", ".panel.blocks")
+        _prune_from_block_view(pg, space)
+        # pause, delete layer1's sep_conv candidate and apply: the search re-enters the new space
+        pg.click(f"#{ids.PAUSE}")
+        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('paused')")
+        _lego_click(pg, brick, layer=0, slot="blocks", index=1)
+        pg.click(f"#{ids.LEGO_DELETE}")
+        _wait(pg, "id => document.getElementById(id).textContent.startsWith('36 architectures')", ids.LEGO_SIZE)
+        pg.click(f"#{ids.LEGO_APPLY}")
+        _wait(pg, "id => document.getElementById(id).textContent === 'sent edit_template'", ids.LEGO_STATUS)
+        _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'command_ack'"
+                  " && e.data.command === 'edit_template')")
+        ack = [e for e in _events(pg, "command_ack") if e["data"]["command"] == "edit_template"][-1]
+        edited = SearchSpace.from_dict([e for e in _events(pg, "space") if e["seq"] > ack["seq"] - 50][-1]
+                                       ["data"]["template"])
+        assert edited.size() == 36 and edited.choice_point("layer1.block").candidates == ("conv1",)
+        pg.click(f"#{ids.RESUME}")
+        _wait(pg, "n => (window.navigatorEvents || []).filter(e => e.type === 'candidates' && e.seq > n)"
+                  ".length >= 1", ack["seq"], timeout=60_000)
+        later = [r["arch"] for e in _events(pg, "candidates") if e["seq"] > ack["seq"] for r in e["data"]["records"]]
+        assert later and all(edited.from_string(a)[0] == "conv1" for a in later)
+        _shot(pg, "lego-after-edit", ".main")
+        pg.click(f"#{ids.STOP}")  # frees the embedded worker for the next test
+        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
+    finally:
+        context.close()

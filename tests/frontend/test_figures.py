@@ -176,3 +176,13 @@ def test_candidate_summary_leaves_out_metrics_the_worker_did_not_send() -> None:
                                                "latency 1.50 ms")
     table_row = {"accuracy": 0.9, "params": None, "flops": None, "latency_ms": None}
     assert figures.candidate_summary(table_row) == "accuracy 0.900"
+
+
+def test_architecture_graph_draws_cells_and_chains() -> None:
+    cell = figures.architecture_graph("|nor_conv_3x3~0|+|skip_connect~0|none~1|", None)
+    assert any(a.text == "nor_conv_3x3" for a in cell.layout.annotations)
+    chain = figures.architecture_graph("conv3x3,max|sep3x3,avg|dense2", {"accuracy": 0.5})
+    bricks = [a.text for a in chain.layout.annotations if a.text in ("conv3x3", "max", "sep3x3", "avg", "dense2")]
+    assert bricks == ["conv3x3", "max", "sep3x3", "avg", "dense2"]
+    assert len(chain.layout.shapes) == 5
+    assert [a.text for a in chain.layout.annotations if a.text in ("L1", "L2", "head")] == ["L1", "L2", "head"]

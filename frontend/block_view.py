@@ -1,0 +1,179 @@
+"""The block-information view: every (choice point, op) of the template as one dot.
+
+x = mean accuracy of the candidates that use the block, y = how often it was evaluated,
+colour = choice point (``figures.block_information``). It redraws with the fitness
+heatmap's live trigger (``fitness``, ``steering``, ``candidates`` and ``space`` events).
+
+- **hover** a dot: the status line says where the block sits in the template (choice point
+  k of N) and how many mapped candidates use it, and those candidates are ringed on the
+  architecture map. The server sends the matching arch strings to a store; the browser
+  draws the ring as an overlay trace on the map (``assets/block_view.js``), so the map's
+  own live updates (``navigator_glue.liveMap``) and lasso selection are left untouched.
+- **click** a dot: prune / restore or lock / unlock it, after the same preview and confirm
+  step as a heatmap cell (``callbacks.preview_edit``), with the resulting space size.
+
+Choice-point names are never parsed: cell edges ("2<-0") and chain-of-blocks names
+("layer1.block") are both just names; arch strings are decoded by the session's own
+``SearchSpace``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from frontend import figures, ids
+from frontend.callbacks import block_edit, live, marker_of, position_of, send_command
+from supernet.space import SearchSpace
+
+if TYPE_CHECKING:
+    from navigator.server import LiveHub
+
+HOVER_HINT = "hover a block to see where it sits in the template and ring its candidates on the map"
+MAX_CACHED_SESSIONS = 8
+
+
+def blocks_panel() -> html.Section:
+    """The "Blocks" panel (laid out after "Fitness" in ``layout.views``), stores included."""
+    return html.Section([
+        html.H3("Blocks"),
+        dcc.RadioItems(id=ids.BLOCK_MODE, options=[
+            {"label": "click prunes / restores", "value": "prune"},
+            {"label": "click locks / unlocks", "value": "lock"}], value="prune", inline=True),
+        dcc.Graph(id=ids.BLOCKS, config={"displaylogo": False}, style={"height": "340px"},
+                  clear_on_unhover=True),
+        html.Div(HOVER_HINT, id=ids.BLOCK_INFO, className="hint"),
+        html.Div([html.Span(id=ids.BLOCK_PREVIEW, className="hint"),
+                  html.Button("Confirm", id=ids.BLOCK_CONFIRM, className="primary")],
+                 className="button-row"),
+        dcc.Store(id=ids.RENDERED_BLOCKS), dcc.Store(id=ids.BLOCK_PENDING),
+        dcc.Store(id=ids.BLOCK_HOVER), dcc.Store(id=ids.BLOCK_HIGHLIGHTED),
+    ], className="panel blocks")
+
+
+class ParsedArchs:
+    """Arch strings of each session's map, decoded once (archs are only ever appended).
+
+    A hover asks which candidates use a block; decoding thousands of arch strings on every
+    hover would cost tens of ms each time, so the decoded tuples are kept per session and
+    only the new tail is decoded.
+    """
+
+    def __init__(self, max_sessions: int = MAX_CACHED_SESSIONS) -> None:
+        self._lock = threading.Lock()
+        self._max = max_sessions
+        self._by_session: OrderedDict[str, tuple[str, SearchSpace, list[tuple[str, ...] | None]]] = (
+            OrderedDict())
+
+    def decoded(self, session: str, template: dict[str, Any], archs: list[str]
+                ) -> tuple[SearchSpace, list[tuple[str, ...] | None]]:
+        """The space and one decoded arch per entry of ``archs`` (None where it does not parse)."""
+        key = json.dumps(template, sort_keys=True)
+        with self._lock:
+            entry = self._by_session.get(session)
+            if entry is None or entry[0] != key or len(entry[2]) > len(archs):
+                entry = (key, SearchSpace.from_dict(template), [])
+            _, space, parsed = entry
+            for text in archs[len(parsed):]:
+                try:
+                    parsed.append(space.from_string(text))
+                except (ValueError, KeyError, IndexError):
+                    parsed.append(None)
+            self._by_session[session] = entry
+            self._by_session.move_to_end(session)
+            while len(self._by_session) > self._max:
+                self._by_session.popitem(last=False)
+            return space, list(parsed)
+
+
+def archs_using(space: SearchSpace, decoded: list[tuple[str, ...] | None], archs: list[str],
+                cp: str, op: str) -> list[str]:
+    """The arch strings (of ``archs``, decoded as ``decoded``) that pick ``op`` at ``cp``."""
+    names = [c.name for c in space]
+    if cp not in names:
+        return []
+    k = names.index(cp)
+    return [text for text, arch in zip(archs, decoded) if arch is not None and arch[k] == op]
+
+
+def register_block_view(app: Dash, hub: LiveHub) -> None:
+    parsed = ParsedArchs()
+
+    @app.callback(Output(ids.BLOCKS, "figure"), Output(ids.RENDERED_BLOCKS, "data"),
+                  live(ids.LIVE_HEATMAP), Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
+                  State(ids.RENDERED_BLOCKS, "data"))
+    def render(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
+        if not session:
+            return figures.block_information({}, {}, theme == "dark"), None
+        view = hub.view(session)
+        marker = marker_of(view, rendered, ids.LIVE_HEATMAP)
+        with view.lock:
+            if view.space is None:
+                raise PreventUpdate
+            names = [cp["name"] for cp in view.space["choice_points"]]
+            fig = figures.block_information(view.fitness, view.steering, theme == "dark", names)
+        return fig, marker
+
+    @app.callback(Output(ids.BLOCK_HOVER, "data"), Output(ids.BLOCK_INFO, "children"),
+                  Input(ids.BLOCKS, "hoverData"), State(ids.SESSION, "data"))
+    def hover(data: dict | None, session: str | None) -> tuple:
+        point = _block_point(data)
+        if point is None or not session:
+            return None, HOVER_HINT
+        cp, op = point
+        view = hub.view(session)
+        with view.lock:
+            if view.space is None:
+                raise PreventUpdate
+            space_doc = view.space
+            archs = list(view.map.archs)
+        space, decoded = parsed.decoded(session, space_doc["template"], archs)
+        using = archs_using(space, decoded, archs, cp, op)
+        where = position_of([c.name for c in space], cp)
+        return ({"session": session, "choice_point": cp, "op": op, "archs": using},
+                f"{op} at {cp}: {where} in the template · used by {len(using):,} of "
+                f"{len(archs):,} candidates on the map (ringed there)")
+
+    @app.callback(Output(ids.BLOCK_PENDING, "data"), Output(ids.BLOCK_PREVIEW, "children"),
+                  Input(ids.BLOCKS, "clickData"), State(ids.BLOCK_MODE, "value"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def pick(click: dict | None, mode: str, session: str | None) -> tuple:
+        point = _block_point(click)
+        if point is None or not session:
+            raise PreventUpdate
+        view = hub.view(session)
+        with view.lock:
+            steering, space = dict(view.steering), view.space
+        if space is None:
+            raise PreventUpdate
+        return block_edit(steering, space, mode, *point)
+
+    @app.callback(Output(ids.BLOCK_PREVIEW, "children", allow_duplicate=True),
+                  Output(ids.BLOCK_PENDING, "data", allow_duplicate=True),
+                  Input(ids.BLOCK_CONFIRM, "n_clicks"), State(ids.BLOCK_PENDING, "data"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def confirm(_n: Any, pending: dict | None, session: str | None) -> tuple:
+        if not pending:
+            return "click a block first", None
+        return send_command(hub, session, pending["type"], pending["args"]), None
+
+    # In the browser: ringing the candidates on the map must not cost a map round-trip.
+    app.clientside_callback(
+        "function(hover) { return window.navigator_blocks.highlight(hover, "
+        f"{json.dumps(ids.MAP)}); }}",
+        Output(ids.BLOCK_HIGHLIGHTED, "data"), Input(ids.BLOCK_HOVER, "data"),
+        prevent_initial_call=True)
+
+
+def _block_point(data: dict | None) -> tuple[str, str] | None:
+    """(choice point, op) of the first point of a hover / click event that is a block dot."""
+    for point in (data or {}).get("points") or []:
+        custom = point.get("customdata")
+        if isinstance(custom, list) and len(custom) >= 2:
+            return str(custom[0]), str(custom[1])
+    return None
