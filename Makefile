@@ -21,5 +21,6 @@ bench: install
 	$(VENV)/bin/python -m benchmarks.ranking --json --quick
 	$(VENV)/bin/python -m benchmarks.eval_throughput --json
 	$(VENV)/bin/python -m benchmarks.bus --json
+	$(VENV)/bin/python -m benchmarks.load --json
 	$(VENV)/bin/python -m benchmarks.proxies --json --quick
 	$(VENV)/bin/python -m benchmarks.latency --json --quick

@@ -15,6 +15,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
+from frontend.selections import NamedSelection, focus_args
 from navigator.commands import CommandError
 from supernet.space import CellTemplate, SearchSpace
 from supernet.steering import SteeringState
@@ -304,13 +305,8 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
     def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
               epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None,
               proxies: list[str] | None, prescreen: Any) -> tuple:
-        config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
-                  "dataset": dataset or "digits",
-                  "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
-        if mode == "tabular":  # no training data, so no proxies either
-            config |= {"mode": "tabular", "table_path": (table or "").strip() or None}
-        else:
-            config |= {"proxies": list(proxies or []), "prescreen_n": prescreen or 0}
+        config = builder_config(n_nodes, ops, channels, cells, dataset, epochs, sampler,
+                                overrides, mode, table, proxies, prescreen)
         try:
             return hub.start_session(config, owner=hub.user), ""
         except (ValueError, TypeError) as exc:
@@ -322,6 +318,26 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
         if not session:
             raise PreventUpdate
         return session
+
+
+# The builder's fields, in this order, as States: the Study panel starts sessions from them too.
+BUILDER_STATES = (ids.N_NODES, ids.OPS, ids.CHANNELS, ids.CELLS, ids.DATASET, ids.EPOCHS,
+                  ids.SAMPLER, ids.EDGE_OVERRIDES, ids.MODE, ids.TABLE_PATH, ids.PROXIES,
+                  ids.PRESCREEN)
+
+
+def builder_config(n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
+                   epochs: Any, sampler: str, overrides: dict | None, mode: str,
+                   table: str | None, proxies: list[str] | None, prescreen: Any) -> dict:
+    """The engine configuration the builder's fields describe (values of ``BUILDER_STATES``)."""
+    config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
+              "dataset": dataset or "digits",
+              "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
+    if mode == "tabular":  # no training data, so no proxies either
+        config |= {"mode": "tabular", "table_path": (table or "").strip() or None}
+    else:
+        config |= {"proxies": list(proxies or []), "prescreen_n": prescreen or 0}
+    return config
 
 
 def send_command(hub: LiveHub, session: str | None, kind: str, args: dict | None = None) -> str:
@@ -430,7 +446,11 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
         if not archs:
             return "select candidates on the map first (lasso or box)"
         if ctx.triggered_id == ids.FOCUS:
-            return send_command(hub, session, "focus", {"archs": archs}) + f" around {len(archs)} candidates"
+            try:
+                args = focus_args(NamedSelection("the map selection", frozenset(archs)))
+            except ValueError as exc:
+                return str(exc)
+            return send_command(hub, session, "focus", args) + f" around {len(archs)} candidates"
         view = _view(hub, session)
         with view.lock:
             steering, space = dict(view.steering), view.space

@@ -8,6 +8,7 @@ from dash_socketio import DashSocketIO
 from frontend import ids
 from frontend.block_view import blocks_panel
 from frontend.lego_view import lego_panel
+from frontend.study_view import replay_panel, study_panel
 from supernet.proxies import PROXIES
 from supernet.space import CELL_OPS, NB201_OPS
 
@@ -215,6 +216,7 @@ def views() -> html.Div:
                class_name="leaderboard"),
         hardware_panel(),
         _panel("Timeline", html.Ul(id=ids.TIMELINE, className="timeline"), class_name="timeline-panel"),
+        replay_panel(),
     ], className="views")
 
 
@@ -237,6 +239,6 @@ def build_layout() -> html.Div:
         dcc.Store(id=ids.CANDIDATE_A),
         dcc.Store(id=ids.CANDIDATE_B),
         header(),
-        html.Div([html.Aside([builder(), controls()], className="sidebar"), views()],
+        html.Div([html.Aside([builder(), controls(), study_panel()], className="sidebar"), views()],
                  className="main"),
     ], id="app-root")

@@ -21,6 +21,7 @@ from frontend.selections import (
     combine_named,
     find,
     fitness_inside_outside,
+    focus_args,
     load_all,
     validate_name,
 )
@@ -29,7 +30,6 @@ from supernet.space import SearchSpace
 if TYPE_CHECKING:
     from navigator.server import LiveHub
 
-MAX_FOCUS_ARCHS = 5000  # as the focus command accepts (navigator/commands.py, _archs)
 
 
 def stored(data: Any, session: str | None) -> list[NamedSelection]:
@@ -42,16 +42,6 @@ def with_selections(data: Any, session: str, selections: list[NamedSelection]) -
     out = dict(data) if isinstance(data, dict) else {}
     out[session] = [s.to_dict() for s in selections]
     return out
-
-
-def focus_args(selection: NamedSelection) -> dict[str, Any]:
-    """The ``focus`` command's arguments; ValueError saying what to do when it cannot be sent."""
-    if not selection.archs:
-        raise ValueError(f"{selection.name!r} is empty: there is nothing to focus on")
-    if len(selection) > MAX_FOCUS_ARCHS:
-        raise ValueError(f"{selection.name!r} has {len(selection):,} architectures; focus accepts at "
-                         f"most {MAX_FOCUS_ARCHS:,}: intersect it with a smaller selection first")
-    return {"archs": sorted(selection.archs)}
 
 
 def listing(selections: list[NamedSelection]) -> tuple[list[Any], list[dict[str, str]]]:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from navigator.commands import MAX_FOCUS_ARCHS
+
 if TYPE_CHECKING:
     from supernet.space import SearchSpace
 
@@ -193,3 +195,13 @@ def fitness_inside_outside(records: Iterable[Mapping[str, Any]], space: SearchSp
 
 def _mean(total: float, count: float) -> float | None:
     return total / count if count else None
+
+
+def focus_args(selection: NamedSelection) -> dict[str, Any]:
+    """The ``focus`` command's arguments; ValueError saying what to do when it cannot be sent."""
+    if not selection.archs:
+        raise ValueError(f"{selection.name!r} is empty: there is nothing to focus on")
+    if len(selection) > MAX_FOCUS_ARCHS:
+        raise ValueError(f"{selection.name!r} has {len(selection):,} architectures; focus accepts at "
+                         f"most {MAX_FOCUS_ARCHS:,}: intersect it with a smaller selection first")
+    return {"archs": sorted(selection.archs)}

@@ -53,6 +53,9 @@ class SessionView:
         self.timeline: deque[dict[str, Any]] = deque(maxlen=timeline_size)
         self.exports: list[dict[str, Any]] = []
         self.hardware: dict[str, Any] = {}
+        self.running_since: float | None = None  # ts of the first "running": a study's clock
+        self.study: dict[str, Any] = {}  # the session's StudyJoined, if it is in a study
+        self.ui_state: dict[str, dict[str, Any]] = {}  # last detail of each ui_action kind
 
     def apply(self, event: Event) -> None:
         """Fold one event in; events at or below ``last_seq`` are ignored (replays are safe)."""
@@ -69,6 +72,8 @@ class SessionView:
         self.state, self.message = d["state"], d.get("message", "")
         self.owner = d.get("owner") or self.owner
         self.config = d.get("config") or self.config
+        if d["state"] == "running" and self.running_since is None:
+            self.running_since = ts
         self.timeline.append({"ts": ts, "kind": "state", "text": f"{d['state']}: {self.message}"})
 
     def _on_space(self, d: dict[str, Any], ts: float) -> None:
@@ -121,6 +126,13 @@ class SessionView:
     def _on_command_rejected(self, d: dict[str, Any], ts: float) -> None:
         self.timeline.append({"ts": ts, "kind": "rejected", "user": d["user"],
                               "text": f"{d['command']} {_args(d.get('args'))} rejected: {d['reason']}"})
+
+    def _on_study(self, d: dict[str, Any], ts: float) -> None:
+        self.study = d
+
+    def _on_ui_action(self, d: dict[str, Any], ts: float) -> None:
+        # A replay draws the map in the colour the participant had chosen at that time.
+        self.ui_state[d["kind"]] = d.get("detail", {})
 
     def _on_error(self, d: dict[str, Any], ts: float) -> None:
         self.timeline.append({"ts": ts, "kind": "error", "text": d["message"]})

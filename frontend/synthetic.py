@@ -230,11 +230,12 @@ class LiveServer:
 
     ``workers=True`` also runs an embedded :class:`~navigator.worker.WorkerHost`, as
     ``navigator serve`` does; otherwise session requests stay queued on the bus for
-    the caller (a :class:`SyntheticSession`, say) to answer.
+    the caller (a :class:`SyntheticSession`, say) to answer. ``record=True`` records
+    every session into ``<data_dir>/recordings.sqlite`` (study mode and replay need it).
     """
 
     def __init__(self, bus: EventBus | None = None, host: str = "127.0.0.1", port: int = 0,
-                 workers: bool = False, data_dir: Any = None) -> None:
+                 workers: bool = False, data_dir: Any = None, record: bool = False) -> None:
         from types import SimpleNamespace
 
         from werkzeug.serving import WSGIRequestHandler, make_server
@@ -256,6 +257,15 @@ class LiveServer:
             options = WorkerOptions(checkpoint_dir=Path(data_dir or ".") / "checkpoints")
             self.worker_host = WorkerHost(self.bus, options).start()
         config = SimpleNamespace(host=host, port=port, secret="synthetic-test-secret")
+        self.recorder = None
+        if record:
+            from pathlib import Path
+
+            from navigator.recording import Recorder, RecordingStore
+
+            config.recording_path = Path(data_dir or ".") / "recordings.sqlite"
+            self.recorder = Recorder(self.bus, RecordingStore(config.recording_path),
+                                     poll_s=0.05).start()
         self.app, self.socketio = create_app(config, self.bus)
         self.hub = self.app.server.extensions["navigator_hub"]
         self._server = make_server(host, port, self.app.server, threaded=True,
@@ -274,6 +284,9 @@ class LiveServer:
     def stop(self) -> None:
         self._server.shutdown()
         self.hub.close()
+        self.app.server.extensions["navigator_study"].close()
+        if self.recorder is not None:
+            self.recorder.stop()
         if self.worker_host is not None:
             self.worker_host.stop()
         self.bus.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
     replay = actions.add_parser("replay", help="print a session's events, paced at speed x k")
     replay.add_argument("session")
     replay.add_argument("--speed", type=float, default=10.0)
+
+    users = sub.add_parser("users", help="manage the lab server's logins (auth = password)")
+    _common(users)
+    users.add_argument("--users-file", dest="users_file", type=Path,
+                       help="JSON or TOML users file (default <data dir>/users.json)")
+    user_actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = user_actions.add_parser("add", help="add a user, or set a new password (asks for it)")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="may steer and watch every session")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    user_actions.add_parser("list", help="list users and roles (never hashes)")
+    remove = user_actions.add_parser("remove", help="remove a user from the users file")
+    remove.add_argument("name")
+    hashed = user_actions.add_parser("hash", help="print a password hash for NAVIGATOR_USERS")
+    hashed.add_argument("--password-stdin", action="store_true")
+    from navigator.study import add_study_parser
+
+    add_study_parser(sub, _common)  # navigator study create|list|export
     return parser
 
 
@@ -89,6 +108,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mode = f"Redis {config.redis_url}" if config.lab_mode else "embedded worker, in-process bus"
     print(f"NAS Navigator on http://{config.host}:{config.port}/  ({mode}; "
           f"recordings in {config.recording_path})", flush=True)
+    if config.login_required:
+        print(f"login required: users from {config.users_path} and NAVIGATOR_USERS "
+              "(add one with `navigator users add NAME`)", flush=True)
     try:
         socketio.run(app.server, host=config.host, port=config.port, allow_unsafe_werkzeug=True,
                      use_reloader=False, log_output=False)
@@ -109,16 +131,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not config.redis_url:
         raise ValueError("a worker process needs --redis URL (or NAVIGATOR_REDIS_URL); "
                          "`navigator serve` runs an embedded worker without Redis")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: one session, N ranks
+        from navigator.ddp import run_worker_ranks
+
+        return run_worker_ranks(config)
     bus = make_bus(config.redis_url)
     options = WorkerOptions(checkpoint_dir=config.checkpoint_dir, torch_threads=None,
                             device=None if config.device == "auto" else config.device)
-    host = WorkerHost(bus, options, max_sessions=config.max_sessions)
-    print(f"worker waiting for sessions on {config.redis_url}", flush=True)
+    host = WorkerHost(bus, options, max_sessions=config.max_sessions,
+                      lease_ttl_s=config.lease_ttl_s)
+    print(f"worker {host.worker_id} waiting for sessions on {config.redis_url}", flush=True)
+    _sigterm_interrupts()  # a stopped service hands its sessions over instead of dropping them
     try:
         host.run_forever()
     except KeyboardInterrupt:
         host.stop()
     return 0
+
+
+def _sigterm_interrupts() -> None:
+    import signal
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -144,6 +181,56 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass("password: ")
+    if password != getpass.getpass("again: "):
+        raise ValueError("the two passwords differ")
+    return password
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from werkzeug.security import generate_password_hash
+
+    from navigator.auth import MIN_PASSWORD, UserStore
+
+    if args.action == "hash":
+        password = _read_password(args.password_stdin)
+        if len(password) < MIN_PASSWORD:
+            raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
+        print(generate_password_hash(password))
+        return 0
+    config = resolve(ServerConfig, _flags(args, "data_dir", "users_file"), args.config)
+    store = UserStore(config.users_path)
+    if args.action == "add":
+        user = store.add_user(args.name, _read_password(args.password_stdin),
+                              "admin" if args.admin else "analyst")
+        print(f"{user.name} ({user.role}) saved in {config.users_path}")
+    elif args.action == "remove":
+        store.remove_user(args.name)
+        print(f"{args.name} removed from {config.users_path}")
+    else:
+        rows = store.users()
+        if not rows:
+            print(f"no users in {config.users_path} or NAVIGATOR_USERS")
+        for u in rows:
+            print(f"{u.name}  {u.role}")
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from navigator.recording import RecordingStore
+    from navigator.study import cmd_study as run
+
+    config = resolve(ServerConfig, _flags(args, "data_dir"), args.config)
+    if args.action != "create" and not config.recording_path.exists():
+        raise ValueError(f"no recordings yet at {config.recording_path}")
+    return run(args, RecordingStore(config.recording_path))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -156,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from supernet.cli import run_search
 
             return run_search(args)
+        if args.command == "users":
+            return cmd_users(args)
+        if args.command == "study":
+            return cmd_study(args)
         return cmd_sessions(args)
     except ValueError as exc:
         print(f"navigator {args.command}: error: {exc}", file=sys.stderr)

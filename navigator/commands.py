@@ -42,8 +42,12 @@ def _weights(value: Any) -> bool:
         for k, v in value.items())
 
 
+MAX_FOCUS_ARCHS = 5000
+"""Most architectures one ``focus`` command may name (bounds the message and the search's work)."""
+
+
 def _archs(value: Any) -> bool:
-    return isinstance(value, list) and 0 < len(value) <= 5000 and all(_str(a) for a in value)
+    return isinstance(value, list) and 0 < len(value) <= MAX_FOCUS_ARCHS and all(_str(a) for a in value)
 
 
 def _budget(value: Any) -> bool:

@@ -29,6 +29,11 @@ def _check_redis(url: str | None) -> None:
         raise ValueError(f"redis_url must start with redis://, rediss:// or unix://, got {url!r}")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``: the embedded default needs no login there."""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def _check_device(device: str) -> None:
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
@@ -43,15 +48,31 @@ class ServerConfig:
     secret: str = ""
     device: str = "auto"
     embedded_workers: int = 1
+    max_sessions_per_user: int = 2  # queued + running + paused sessions of one user; 0 = no limit
+    auth: str = ""  # "none" | "password"; "" picks: password for Redis or a non-loopback host
+    session_hours: float = 12.0  # lifetime of a login cookie
+    users_file: Path | None = None  # default <data_dir>/users.json
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
+        if self.users_file is not None:
+            self.users_file = Path(self.users_file).expanduser()
+        if not self.auth:
+            self.auth = "password" if self.redis_url or not is_loopback(self.host) else "none"
+        if self.auth not in ("none", "password"):
+            raise ValueError(f"auth must be 'none' or 'password', got {self.auth!r}")
+        if (not isinstance(self.session_hours, (int, float)) or isinstance(self.session_hours, bool)
+                or not self.session_hours > 0):
+            raise ValueError(f"session_hours must be a positive number, got {self.session_hours!r}")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, got {self.port!r}")
         _check_redis(self.redis_url)
         _check_device(self.device)
         if not isinstance(self.embedded_workers, int) or self.embedded_workers < 0:
             raise ValueError(f"embedded_workers must be >= 0, got {self.embedded_workers!r}")
+        if not isinstance(self.max_sessions_per_user, int) or self.max_sessions_per_user < 0:
+            raise ValueError("max_sessions_per_user must be >= 0 (0 = no limit), "
+                             f"got {self.max_sessions_per_user!r}")
         if not self.secret:
             if self.redis_url:
                 raise ValueError("lab mode (a Redis URL) needs a session secret: set "
@@ -61,6 +82,14 @@ class ServerConfig:
     @property
     def lab_mode(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def login_required(self) -> bool:
+        return self.auth == "password"
+
+    @property
+    def users_path(self) -> Path:
+        return self.users_file or self.data_dir / "users.json"
 
     @property
     def recording_path(self) -> Path:
@@ -73,6 +102,7 @@ class WorkerConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     device: str = "auto"
     max_sessions: int = 1
+    lease_ttl_s: float = 10.0  # a dead worker's sessions are taken over after at most this long
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -80,6 +110,9 @@ class WorkerConfig:
         _check_device(self.device)
         if not isinstance(self.max_sessions, int) or self.max_sessions < 1:
             raise ValueError(f"max_sessions must be a positive integer, got {self.max_sessions!r}")
+        if (not isinstance(self.lease_ttl_s, (int, float)) or isinstance(self.lease_ttl_s, bool)
+                or not self.lease_ttl_s > 0):
+            raise ValueError(f"lease_ttl_s must be a positive number, got {self.lease_ttl_s!r}")
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -92,6 +125,11 @@ def _coerce(name: str, raw: str, target: Any, origin: str) -> Any:
             return int(raw)
         except ValueError:
             raise ValueError(f"{origin}: {name} must be an integer, got {raw!r}") from None
+    if target is float or target == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{origin}: {name} must be a number, got {raw!r}") from None
     return raw
 
 

@@ -172,11 +172,38 @@ class Hardware(Payload):
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass
+class StudyJoined(Payload):
+    """The session belongs to a study (see :mod:`navigator.study`): who sits at it, under
+    which condition, and the time limit the web process enforces. On the stream so that
+    the recording, a replay and a second tab all know whose session it is."""
+
+    type: ClassVar[str] = "study"
+    study: str
+    participant: str
+    condition: str
+    task: str = ""
+    time_limit_s: float | None = None
+
+
+@dataclass
+class UiAction(Payload):
+    """A UI-only action that changed what the participant sees (map colour, selections, ...).
+
+    Commands are recorded through their acks; these never reach a worker, but a study needs
+    them too. ``kind`` is one of :data:`navigator.study.UI_ACTIONS`."""
+
+    type: ClassVar[str] = "ui_action"
+    kind: str
+    user: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     cls.type: cls
     for cls in (SessionState, TrainProgressEvent, Candidates, MapUpdate, Fitness, Steering,
                 Leaderboard, CommandAck, CommandRejected, Error, Checkpoint, Space, Exported,
-                Hardware)
+                Hardware, StudyJoined, UiAction)
 }
 
 

@@ -36,7 +36,17 @@ CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, seq INTEGER NOT NULL,
     command_id TEXT, user TEXT, type TEXT, args TEXT, sent_ts REAL, outcome TEXT,
     reason TEXT, UNIQUE (session, seq));
+CREATE TABLE IF NOT EXISTS studies (
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_ts REAL);
+CREATE TABLE IF NOT EXISTS study_sessions (
+    session TEXT PRIMARY KEY, study TEXT NOT NULL, participant TEXT NOT NULL,
+    condition TEXT NOT NULL, joined_ts REAL, time_limit_s REAL);
 """
+# studies / study_sessions (navigator/study.py) came later: CREATE IF NOT EXISTS adds them to
+# older files on open, which stay readable. Membership is indexed from the session's ``study``
+# event, so whichever process records the stream records who sat at it.
+STUDY_SESSION_COLUMNS = ("session", "study", "participant", "condition", "joined_ts",
+                         "time_limit_s")
 ACTION_COLUMNS = ("session", "seq", "command_id", "user", "type", "args", "sent_ts", "outcome",
                   "reason")
 
@@ -119,6 +129,16 @@ class RecordingStore:
                 (event.session, event.seq, d["command_id"], d["user"], d["command"],
                  json.dumps(d.get("args", {})), d.get("sent_ts") or event.ts,
                  "ack" if event.type == "command_ack" else "rejected", d.get("reason", "")))
+        elif event.type == "ui_action":  # UI-only actions are actions too, outcome 'ui'
+            cur.execute(
+                "INSERT OR IGNORE INTO actions (session, seq, command_id, user, type, args, "
+                "sent_ts, outcome, reason) VALUES (?, ?, '', ?, ?, ?, ?, 'ui', '')",
+                (event.session, event.seq, d.get("user", ""), d["kind"],
+                 json.dumps(d.get("detail", {})), event.ts))
+        elif event.type == "study":
+            cur.execute("INSERT OR REPLACE INTO study_sessions VALUES (?, ?, ?, ?, ?, ?)",
+                        (event.session, d["study"], d["participant"], d["condition"], event.ts,
+                         d.get("time_limit_s")))
 
     def last_seq(self, session: str) -> int:
         with self._lock:
@@ -154,6 +174,28 @@ class RecordingStore:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY session, seq", params).fetchall()
         return [dict(zip(ACTION_COLUMNS, r)) | {"args": json.loads(r[5])} for r in rows]
+
+    def save_study(self, name: str, spec: dict[str, Any]) -> None:
+        """Create or replace a study definition (validated by :class:`navigator.study.Study`)."""
+        with self._lock:
+            self._db.execute("INSERT INTO studies VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
+                             "SET spec = excluded.spec", (name, json.dumps(spec), time.time()))
+
+    def study_specs(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT spec FROM studies ORDER BY created_ts").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def study_sessions(self, study: str | None = None) -> list[dict[str, Any]]:
+        """Who sat at which session of a study (all studies when ``study`` is None)."""
+        query = f"SELECT {', '.join(STUDY_SESSION_COLUMNS)} FROM study_sessions"
+        params: tuple = ()
+        if study is not None:
+            query += " WHERE study = ?"
+            params = (study,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY joined_ts", params).fetchall()
+        return [dict(zip(STUDY_SESSION_COLUMNS, r)) for r in rows]
 
     def reopen(self, session: str) -> SessionHistory:
         info = self.session(session)

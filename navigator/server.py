@@ -14,12 +14,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dash
-from flask import request
-from flask_socketio import SocketIO, emit, join_room
+from dash.exceptions import PreventUpdate
+from flask import has_request_context, request
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from frontend.block_view import register_block_view
 from frontend.callbacks import register_callbacks
@@ -28,10 +30,22 @@ from frontend.layout import build_layout
 from frontend.lego_view import register_lego_view
 from frontend.selection_view import register_selections
 from frontend.state import SessionView
+from frontend.study_view import register_study
+from navigator.auth import (
+    LOCAL_USER,
+    SHARE,
+    AccessDenied,
+    AccessPolicy,
+    UserStore,
+    cookie_problem,
+    install_login,
+    session_lifetime,
+)
 from navigator.bus import EventBus
 from navigator.commands import Command, CommandError, parse_command
 from navigator.config import ServerConfig
-from navigator.events import Event, SessionState
+from navigator.events import CommandAck, CommandRejected, Event, SessionState
+from navigator.lab import QueueMonitor, check_quota, register_start_handler
 from supernet.engine import EngineConfig
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -41,20 +55,55 @@ THROTTLED = frozenset({"train_progress", "checkpoint"})  # relayed in batches, n
 class LiveHub:
     """Session views kept current from the bus, and the relay of events to socket rooms."""
 
-    def __init__(self, bus: EventBus, socketio: SocketIO, user: str = "local",
-                 batch_interval_s: float = 0.3, coalesce_s: float = 0.015) -> None:
+    def __init__(self, bus: EventBus, socketio: SocketIO, user: str = LOCAL_USER,
+                 batch_interval_s: float = 0.3, coalesce_s: float = 0.015,
+                 policy: AccessPolicy | None = None) -> None:
         self.bus = bus
         self.batch_interval_s = batch_interval_s
         self.coalesce_s = coalesce_s
         self.socketio = socketio
-        self.user = user
+        self._user = user  # outside a logged-in request: "local" (embedded) or "" (nobody)
+        self.policy = policy or AccessPolicy(bus)
+        # Set by create_app in password mode: the request's user from the signed cookie.
+        self.request_user: Callable[[], str | None] = lambda: None
+        self.socket_lifetime_s = 12 * 3600.0
+        self._sockets: dict[str, tuple[str, float]] = {}  # sid -> (user at connect, expiry)
         self._views: dict[str, SessionView] = {}
         self._relayed: dict[str, int] = {}  # last seq relayed to each session's room
         self._relay_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.max_sessions_per_user = 2  # create_app sets ServerConfig.max_sessions_per_user
+        self.queue_monitor: QueueMonitor | None = None  # started with the first session
+
+    @property
+    def user(self) -> str:
+        """Who acts: the user stored at socket connect (socket handlers), the logged-in user
+        of the request (Dash callbacks), else the default. Never taken from a message."""
+        if has_request_context():
+            sid = getattr(request, "sid", None)
+            if sid is not None and sid in self._sockets:
+                return self.socket_user(sid)
+            name = self.request_user()
+            if name:
+                return name
+        return self._user
+
+    def connect(self, sid: str, user: str) -> None:
+        self._sockets[sid] = (user, time.time() + self.socket_lifetime_s)
+
+    def disconnect(self, sid: str) -> None:
+        self._sockets.pop(sid, None)
+
+    def socket_user(self, sid: str) -> str:
+        """The user a socket logged in as, until its login would have expired."""
+        user, expires = self._sockets.get(sid, (self._user, float("inf")))
+        return user if time.time() < expires else ""
 
     def view(self, session: str) -> SessionView:
+        if (self.policy.login_required and has_request_context()
+                and self.policy.watch_problem(self.user, session)):
+            raise PreventUpdate  # a Dash view of a session this user may not watch
         with self._lock:
             if session not in self._views:
                 self._views[session] = SessionView(session)
@@ -105,6 +154,10 @@ class LiveHub:
         after ``after_seq`` that were already relayed to the room; later ones reach it through
         the room. So it sees every event once, in seq order.
         """
+        problem = self._join_problem(sid, session)
+        if problem:
+            self.socketio.emit("command_error", {"reason": problem}, to=sid)
+            return 0
         self.view(session)
         with self._relay_lock(session):
             join_room(session, sid=sid, namespace="/")
@@ -117,7 +170,12 @@ class LiveHub:
 
     def start_session(self, config: dict[str, Any], owner: str) -> str:
         """Validate a search configuration and queue it for a worker; returns the session id."""
+        if self.policy.login_required and not owner:
+            raise CommandError("login required to start a search (your login may have expired)")
         engine_config = EngineConfig.from_dict(config)
+        check_quota(self.bus, owner, self.max_sessions_per_user)  # navigator/lab.py
+        if self.queue_monitor is None:
+            self.queue_monitor = QueueMonitor(self.bus).start()
         session = f"s-{uuid.uuid4().hex[:8]}"
         self.bus.publish(session, SessionState(state="queued", message="waiting for a worker",
                                                owner=owner, config=engine_config.to_dict()))
@@ -132,14 +190,66 @@ class LiveHub:
             raise CommandError("no session yet: start a search first")
         command = parse_command({"type": kind, "session": session, "user": self.user,
                                  "args": args or {}})
+        self.authorize(command)
         self.bus.send_command(command)
         return command
 
+    def _join_problem(self, sid: str, session: str) -> str | None:
+        if not self.policy.login_required:
+            return None
+        user = self.socket_user(sid)
+        if not user:
+            return "your login expired: log in again"
+        if has_request_context() and getattr(request, "sid", None) is None and self.user != user:
+            return "this socket belongs to another login"  # a Dash request naming someone's socket
+        return self.policy.watch_problem(user, session)
+
+    def _reject(self, command: Command, reason: str) -> CommandError:
+        """Record a refused command on the session's stream (when it exists) and say why."""
+        if self.policy.access(command.session).exists:
+            self.bus.publish(command.session, CommandRejected(
+                command_id=command.id, command=command.type, user=self.user or "anonymous",
+                reason=reason, args=command.args, sent_ts=command.ts))
+        return CommandError(reason)
+
+    def authorize(self, command: Command, claimed: Any = None) -> None:
+        """Raise CommandError, recorded as ``command_rejected``, unless the acting user may send
+        ``command``: forged ``user`` field (``claimed``), no right to steer, replayed id."""
+        problem = self.policy.command_problem(self.user, command, claimed)
+        if problem:
+            raise self._reject(command, problem)
+
+    def share(self, message: dict[str, Any]) -> Command:
+        """The server-side ``share`` command: ``{"type": "share", "session", "id"?,
+        "args": {"with": "*" | [names] | []}}``. Published as a ``command_ack`` so it is recorded."""
+        session, args = message.get("session"), message.get("args", {})
+        if not isinstance(session, str) or not session:
+            raise CommandError("share: 'session' must be a non-empty session id")
+        if not isinstance(args, dict) or set(args) != {"with"}:
+            raise CommandError("share: args must be {'with': '*' | [user names] | []}")
+        command = Command(type=SHARE, session=session, user=self.user, args=dict(args),
+                          id=str(message.get("id") or uuid.uuid4().hex))
+        try:
+            audience = self.policy.share(self.user, session, args["with"])
+        except AccessDenied as exc:
+            raise self._reject(command, str(exc)) from None
+        self.authorize(command, message.get("user"))  # forged or replayed
+        shown = "everyone" if audience == "*" else ", ".join(audience) or "nobody (private)"
+        self.bus.publish(session, CommandAck(
+            command_id=command.id, command=SHARE, user=self.user, effective="now",
+            detail=f"read-only for {shown}", args={"with": audience}, sent_ts=command.ts))
+        self.policy.shared(session, audience)
+        return command
+
     def sessions(self) -> list[str]:
+        if self.policy.login_required and has_request_context():
+            return self.policy.watchable(self.user, self.bus.sessions())
         return self.bus.sessions()
 
     def close(self) -> None:
         self._stop.set()
+        if self.queue_monitor is not None:
+            self.queue_monitor.stop()
 
 
 def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
@@ -148,7 +258,21 @@ def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
     return args[0]
 
 
-def _register_socket_handlers(socketio: SocketIO, hub: LiveHub) -> None:
+def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
+                              refusal: Callable[[], str] | None = None) -> None:
+    @socketio.on("connect")
+    def on_connect(auth: Any = None) -> None:
+        if not hub.policy.login_required:
+            return
+        user = hub.request_user()  # from the signed cookie of the handshake request
+        if not user:
+            raise ConnectionRefusedError(refusal() if refusal else "login required")
+        hub.connect(request.sid, user)
+
+    @socketio.on("disconnect")
+    def on_disconnect(*_reason: Any) -> None:
+        hub.disconnect(request.sid)
+
     @socketio.on("join")
     def on_join(*args: Any) -> None:
         try:
@@ -171,32 +295,55 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub) -> None:
             message = _one_argument("command", args)
             if not isinstance(message, dict):
                 raise CommandError(f"a command must be a JSON object, got {type(message).__name__}")
-            command = parse_command(message | {"user": hub.user})
+            if not hub.user:
+                raise CommandError("your login expired: log in again")
+            if message.get("type") == SHARE:
+                command = hub.share(message)
+            else:
+                # The sender is who the server says; a 'user' naming anyone else is forged.
+                command = parse_command(message | {"user": hub.user})
+                hub.authorize(command, message.get("user"))
+                hub.bus.send_command(command)
         except CommandError as exc:
             emit("command_error", {"reason": str(exc)})
             return
-        hub.bus.send_command(command)
         emit("command_sent", {"id": command.id, "type": command.type})
 
     @socketio.on_error_default
     def on_error(exc: Exception) -> None:
+        if isinstance(exc, ConnectionRefusedError):
+            raise exc  # a refused login must reach python-socketio, which tells the client why
         # Never let one bad message take a handler thread down silently: tell the sender.
         emit("command_error", {"reason": f"server could not handle the message: {exc}"})
 
 
-def create_app(config: ServerConfig, bus: EventBus) -> tuple[dash.Dash, SocketIO]:
+def create_app(config: ServerConfig, bus: EventBus,
+               users: UserStore | None = None) -> tuple[dash.Dash, SocketIO]:
+    """The Dash app and its Socket.IO server; with ``config.auth == "password"`` every route
+    and socket needs a login (users from ``users`` or the config's users file)."""
     app = dash.Dash("navigator", assets_folder=str(ASSETS), title="NAS Navigator",
                     suppress_callback_exceptions=True, update_title=None)
     app.server.config["SECRET_KEY"] = config.secret
     app.layout = build_layout()
     socketio = SocketIO(app.server, async_mode="threading", cors_allowed_origins=None,
                         logger=False, engineio_logger=False)
-    hub = LiveHub(bus, socketio)
+    login = getattr(config, "auth", "none") == "password"  # bare test configs: embedded default
+    if login:
+        users = users or UserStore.from_config(config)
+    policy = AccessPolicy(bus, users, login_required=login)
+    hub = LiveHub(bus, socketio, user="" if login else LOCAL_USER, policy=policy)
+    if login and users is not None:
+        hub.request_user = install_login(app.server, users, config)
+        hub.socket_lifetime_s = session_lifetime(config).total_seconds()
     app.server.extensions["navigator_hub"] = hub
-    _register_socket_handlers(socketio, hub)
+    _register_socket_handlers(socketio, hub, lambda: cookie_problem(app.server))
+    hub.max_sessions_per_user = getattr(config, "max_sessions_per_user", 2)
+    register_start_handler(socketio, hub)  # socket "start" for headless clients (navigator/lab.py)
     register_callbacks(app, hub)
     register_hardware(app, hub)
     register_block_view(app, hub)
     register_selections(app, hub)
     register_lego_view(app, hub)
+    # study mode, UI actions and replay (frontend/study_view.py, navigator/study.py)
+    register_study(app, socketio, hub, getattr(config, "recording_path", None))
     return app, socketio

@@ -9,6 +9,11 @@ rejected command leaves everything as it was (it is tried on a copy first).
 A :class:`WorkerHost` takes session requests from the bus and runs workers: threads
 in the embedded default, or a ``navigator worker`` process per GPU on the lab server.
 A worker started for a session that has a checkpoint resumes from it.
+
+Each running session is covered by a lease (``navigator/bus/lease.py``): a host
+claims it before starting the worker, a heartbeat renews it, and hosts look for
+live sessions whose lease expired (their worker died) and take them over from
+the checkpoint. A worker whose lease was taken stops without checkpointing.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from navigator.bus import EventBus
+from navigator.bus.lease import SessionLease, new_worker_id
 from navigator.commands import STEERING_COMMANDS, Command, apply_steering
 from navigator.events import (
     Candidates,
@@ -47,6 +54,9 @@ from supernet.latency_budget import ADAPT_BELOW_SRCC, HOST
 from supernet.projection import MapProjector
 from supernet.train import TrainConfig, TrainProgress
 
+if TYPE_CHECKING:
+    from navigator.ddp import RankLink
+
 
 @dataclass
 class WorkerOptions:
@@ -68,6 +78,11 @@ class SessionWorker:
     def __init__(self, bus: EventBus, session: str, config: EngineConfig, options: WorkerOptions,
                  owner: str = "local") -> None:
         self.bus = bus
+        self.lease: SessionLease | None = None  # set by a WorkerHost; None runs unguarded
+        self.worker_id = ""  # the host's id, named in takeover messages
+        self.took_over_from: str | None = None  # the worker that stopped answering, if any
+        self.handover = False  # stopping so that another worker resumes (host shutdown)
+        self.on_finish: Callable[[str], None] | None = None  # "stopped" | "failed" | "handover"
         self.session = session
         self.config = config
         self.options = options
@@ -81,24 +96,57 @@ class SessionWorker:
         self.projector = MapProjector(seed=config.seed, pca_until=options.pca_until)
         self._refit_thread: threading.Thread | None = None
         self.engine: SearchEngine | TabularEngine | None = None
+        self.link: RankLink | None = None  # under torchrun: ranks > 0 train along (ddp.py)
 
     # -- lifecycle -------------------------------------------------------------
     def _open_engine(self) -> SearchEngine | TabularEngine:
         resuming = self.checkpoint_path.exists()
         engine = open_engine(self.config, self._on_progress, self.checkpoint_path)
+        if self.link is not None:
+            self.link.open(self.session, engine, self.checkpoint_path if resuming else None)
         if resuming:
             self.engine = engine
-            self._set_state("running", f"resumed from checkpoint at epoch {engine.trainer.epoch}")
+            message = f"resumed from checkpoint at epoch {engine.trainer.epoch}{self._ranks}"
+            if self.took_over_from:
+                message += (f" on worker {self.worker_id} after worker {self.took_over_from} "
+                            "stopped answering")
+            self._set_state("running", message)
             if engine.archive:
                 self._place(engine.archive_as_dicts())
+        elif self.took_over_from:
+            self.engine = engine
+            self._set_state("running", f"restarted on worker {self.worker_id} from the beginning "
+                                       f"(no checkpoint yet) after worker {self.took_over_from} "
+                                       "stopped answering")
         return engine
+
+    @property
+    def lost(self) -> bool:
+        """Another worker took this session over: publish and write nothing more."""
+        return self.lease is not None and self.lease.lost
+
+    def _finish(self, outcome: str) -> None:
+        if self.on_finish is not None:
+            self.on_finish(outcome)
 
     @property
     def tabular(self) -> bool:
         return self.config.mode == "tabular"
 
+    @property
+    def _ranks(self) -> str:
+        """How many processes train this session, for its state message."""
+        return "" if self.link is None or self.tabular else f"; {self.link.describe()}"
+
     def run(self) -> None:
         """Run the session until it is stopped; failures are published, never swallowed."""
+        try:
+            self._run()
+        finally:
+            if self.link is not None:  # the other ranks drop the session's engine
+                self.link.close(self.session)
+
+    def _run(self) -> None:
         try:
             self.engine = self._open_engine()
             space = self.engine.space
@@ -109,12 +157,24 @@ class SessionWorker:
             if self.state != "running":
                 self._set_state("running", f"looking accuracies up in {self.config.table_path}"
                                 if self.tabular else f"training on {self.engine.data.name} "
-                                                     f"({self.engine.device.type})")
+                                                     f"({self.engine.device.type}){self._ranks}")
             while not self.stopped:
                 self._loop_once()
+            if self.lost:
+                return
             self.checkpoint()
+            if self.handover:
+                self._finish("handover")
+                self._set_state("queued", f"worker {self.worker_id} shut down; waiting for "
+                                          "another worker to resume from the checkpoint at epoch "
+                                          f"{self.engine.trainer.epoch}")
+                return
+            self._finish("stopped")
             self._set_state("stopped", "stopped by the analyst")
         except Exception as exc:  # noqa: BLE001 - report, then let the host decide
+            if self.lost:
+                return
+            self._finish("failed")
             self.bus.publish(self.session, Error(message=f"worker failed: {exc}",
                                                  detail=traceback.format_exc()))
             self._set_state("failed", str(exc))
@@ -129,7 +189,10 @@ class SessionWorker:
             return
         if not engine.trainer.done:
             epoch = engine.trainer.epoch
-            engine.train_steps(self.options.chunk_steps)
+            if self.link is not None:
+                self.link.train_steps(engine, self.options.chunk_steps)
+            else:
+                engine.train_steps(self.options.chunk_steps)
             if engine.trainer.epoch > epoch:
                 self._generation()
                 self.checkpoint()
@@ -150,6 +213,8 @@ class SessionWorker:
 
     def checkpoint(self) -> None:
         assert self.engine is not None
+        if self.lost:  # the new owner's checkpoint is the one that counts
+            return
         self.engine.save(self.checkpoint_path)
         from navigator.events import Checkpoint
 
@@ -294,6 +359,8 @@ class SessionWorker:
         if not self.paused:
             raise ValueError("pause the session before editing its template, then resume it")
         new, detail = engine.retemplated(template)
+        if self.link is not None:
+            self.link.retemplate(new, template)
         self.engine, self.config = new, new.config
         self.projector = MapProjector(seed=self.config.seed, pca_until=self.options.pca_until)
         space = new.space
@@ -350,42 +417,97 @@ class SessionWorker:
 
 
 class WorkerHost:
-    """Takes session requests from the bus and runs each in its own thread."""
+    """Takes session requests from the bus and runs each in its own thread.
 
-    def __init__(self, bus: EventBus, options: WorkerOptions, max_sessions: int = 1) -> None:
+    Every ``lease_ttl_s / 3`` the host announces itself (so the web process can tell
+    "all workers busy" from "no worker at all") and looks for live sessions whose
+    lease expired, taking them over while it has a free slot. The checkpoint
+    directory must be shared by all hosts that may take each other's sessions over
+    (the same machine, or a network file system).
+    """
+
+    def __init__(self, bus: EventBus, options: WorkerOptions, max_sessions: int = 1,
+                 worker_id: str | None = None, lease_ttl_s: float = 10.0) -> None:
         if options.torch_threads:
             # CPU training shares the process with the web server, the bus and UMAP threads;
             # OpenMP workers spin-waiting against them made a tiny epoch 20x slower (0.27 s
             # with one thread vs 6.1 s with two, measured with one busy Python thread).
             torch.set_num_threads(options.torch_threads)
+        if lease_ttl_s <= 0:
+            raise ValueError(f"lease_ttl_s must be positive, got {lease_ttl_s!r}")
         self.bus = bus
         self.options = options
         self.max_sessions = max_sessions
+        self.worker_id = worker_id or new_worker_id()
+        self.lease_ttl_s = lease_ttl_s
+        self.coordinator = bus.coordinator()
+        self.link: RankLink | None = None  # under torchrun: given to its one session (ddp.py)
         self.workers: dict[str, tuple[SessionWorker, threading.Thread]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_beat = 0.0
 
     def busy(self) -> int:
         return sum(1 for _, t in self.workers.values() if t.is_alive())
 
-    def start_session(self, request: dict[str, Any]) -> SessionWorker:
-        """Start a worker thread for ``{"session", "owner", "config"}``; bad configs are reported."""
+    def start_session(self, request: dict[str, Any], took_over_from: str | None = None
+                      ) -> SessionWorker | None:
+        """Claim ``{"session", "owner", "config"}`` and run it on a thread; bad configs are reported.
+
+        Returns None when another worker holds the session's lease (nothing to do).
+        """
         session = request["session"]
         try:
             config = EngineConfig.from_dict(request.get("config") or {})
             if self.options.device:
                 config.train = TrainConfig.from_dict(config.train.to_dict() | {"device": self.options.device})
         except (ValueError, TypeError) as exc:
+            self.coordinator.unregister(session)
             self.bus.publish(session, Error(message=f"invalid search configuration: {exc}"))
             self.bus.publish(session, SessionState(state="failed", message=str(exc)))
             raise ValueError(str(exc)) from None
+        entry = {"session": session, "owner": request.get("owner", "local"),
+                 "config": request.get("config") or {}, "worker": self.worker_id,
+                 "since": time.time()}
+        if not self._claim(session, entry, takeover=took_over_from is not None):
+            return None
         worker = SessionWorker(self.bus, session, config, self.options,
                                owner=request.get("owner", "local"))
+        worker.worker_id = self.worker_id
+        worker.took_over_from = took_over_from
+        worker.link = self.link
+
+        def lost() -> None:
+            worker.stopped = True
+
+        worker.lease = SessionLease(self.coordinator, session, self.worker_id, self.lease_ttl_s,
+                                    on_lost=lost).start()
+        worker.on_finish = lambda outcome: self._finished(worker, outcome)
         thread = threading.Thread(target=self._run_worker, args=(worker,),
                                   name=f"session-{session}", daemon=True)
         self.workers[session] = (worker, thread)
         thread.start()
+        self._last_beat = 0.0  # announce the busier host at once
         return worker
+
+    def _claim(self, session: str, entry: dict[str, Any], takeover: bool) -> bool:
+        """Take the lease; waits out a queue monitor that is publishing positions right now."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            claimed = self.coordinator.claim(session, self.worker_id, self.lease_ttl_s, entry,
+                                             takeover=takeover)
+            if claimed is not None or time.monotonic() > deadline:
+                return bool(claimed)
+            time.sleep(0.02)
+
+    def _finished(self, worker: SessionWorker, outcome: str) -> None:
+        """Before the final state is published: a stopped or failed session leaves the registry
+        (nobody resumes it); a handed-over one stays there for another host to take."""
+        if outcome != "handover":
+            self.coordinator.unregister(worker.session)
+        self._last_beat = 0.0
+        if worker.lease is not None:
+            worker.lease.release()
 
     @staticmethod
     def _run_worker(worker: SessionWorker) -> None:
@@ -393,9 +515,45 @@ class WorkerHost:
             worker.run()
         except Exception:  # noqa: BLE001 - already published as an error event
             pass
+        finally:
+            if worker.lease is not None:
+                worker.lease.release()
+
+    def heartbeat(self) -> None:
+        """Announce this host (free slots, sessions), so the web process can explain a queue."""
+        sessions = [s for s, (_, t) in self.workers.items() if t.is_alive()]
+        self.coordinator.announce(self.worker_id, {
+            "max_sessions": self.max_sessions, "busy": len(sessions), "sessions": sessions,
+            "device": self.options.device or "auto"}, ttl_s=self.lease_ttl_s)
+
+    def take_over_orphans(self) -> None:
+        """Resume live sessions whose lease expired (their worker died) while a slot is free.
+
+        Called before every new request is taken: a session someone is already steering
+        goes before one that has not started yet.
+        """
+        sessions = {s for s, (_, t) in self.workers.items() if t.is_alive()}
+        for session, entry in self.coordinator.live().items():
+            if self.busy() >= self.max_sessions:
+                break
+            if session in sessions or self.coordinator.holder(session) is not None:
+                continue
+            previous = entry.get("worker") or "unknown"
+            try:
+                self.start_session(entry, took_over_from=previous)
+            except ValueError:
+                continue
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
+            try:
+                if time.monotonic() - self._last_beat >= self.lease_ttl_s / 3:
+                    self._last_beat = time.monotonic()
+                    self.heartbeat()
+                if self.busy() < self.max_sessions:
+                    self.take_over_orphans()
+            except Exception:  # noqa: BLE001 - bus unreachable: the next round retries
+                pass
             if self.busy() >= self.max_sessions:
                 self._stop.wait(0.2)
                 continue
@@ -406,6 +564,10 @@ class WorkerHost:
                 self.start_session(request)
             except ValueError:
                 continue
+        try:
+            self.coordinator.retire(self.worker_id)
+        except Exception:  # noqa: BLE001 - the announcement expires on its own
+            pass
 
     def start(self) -> WorkerHost:
         self._thread = threading.Thread(target=self.run_forever, name="worker-host", daemon=True)
@@ -413,10 +575,13 @@ class WorkerHost:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop every session; with a shared bus they are handed over to the other hosts."""
         self._stop.set()
         for worker, _ in self.workers.values():
+            worker.handover = self.coordinator.shared
             worker.stopped = True
         for _, thread in self.workers.values():
             thread.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
+

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -20,6 +23,9 @@ from supernet.export import write_standalone
 from supernet.search import SearchConfig
 from supernet.space import PRESETS
 from supernet.train import SAMPLERS, TrainConfig
+
+if TYPE_CHECKING:
+    from supernet.distributed import DistributedContext
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -74,22 +80,57 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    """Search; under ``torchrun`` with WORLD_SIZE > 1 the supernet trains data-parallel
+    (supernet/distributed.py) and only rank 0 evaluates, prints and exports."""
+    context = None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from supernet.distributed import DistributedContext  # torch.distributed only if used
+
+        try:
+            context = DistributedContext.from_env(args.device)
+        except (ValueError, RuntimeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        return _search(args, context)
+    finally:
+        if context is not None:
+            context.close()
+
+
+def _search(args: argparse.Namespace, context: DistributedContext | None) -> int:
+    main = context is None or context.is_main
+    say: Callable[..., None] = print if main else (lambda *_, **__: None)
     try:
         config = config_from_args(args)
-        bar = tqdm(total=config.train.epochs, desc="supernet", unit="epoch", file=sys.stdout)
+        if context is not None:
+            config.train = replace(config.train, device=str(context.device))
+        bar = tqdm(total=config.train.epochs, desc="supernet", unit="epoch", file=sys.stdout,
+                   disable=not main)
         engine = SearchEngine(config)
+        if context is not None:
+            from supernet.distributed import distribute_engine
+
+            distribute_engine(engine, context)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"space: {engine.space.size():,} architectures; data: {engine.data.summary()}; "
-          f"device: {engine.device}")
+    say(f"space: {engine.space.size():,} architectures; data: {engine.data.summary()}; "
+        f"device: {engine.device}")
+    if context is not None:
+        say(f"data-parallel: {context.world_size} ranks ({context.backend}), global batch "
+            f"{config.train.batch_size}; rank 0 evaluates")
     while not engine.trainer.done:
         stats = engine.train_epoch()
+        if not main:  # the other ranks only train; they wait for rank 0 at the next step
+            continue
         records = engine.search_generation()
         best = max(r.accuracy for r in records) if records else float("nan")
         bar.set_postfix(loss=f"{stats['loss']:.3f}", best=f"{best:.3f}")
         bar.update(1)
     bar.close()
+    if not main:
+        return 0
     for _ in tqdm(range(args.extra_generations), desc="search", unit="gen", file=sys.stdout):
         engine.search_generation()
     board = engine.leaderboard(args.top)

@@ -186,20 +186,22 @@ class Trainer:
         if self._order is None:
             self._order = self.rng.permutation(len(self.y_train))
         bs = self.config.batch_size
-        idx = torch.from_numpy(self._order[self.step_in_epoch * bs:(self.step_in_epoch + 1) * bs])
-        idx = idx.to(self.device)
-        x, y = self.x_train[idx], self.y_train[idx]
+        batch = self._order[self.step_in_epoch * bs:(self.step_in_epoch + 1) * bs]
         paths = sample_paths(self.steering, self.config.sampler, self.rng)
+        rows, share, paths = self._partition(batch, paths)
+        idx = torch.from_numpy(rows).to(self.device)
+        x, y = self.x_train[idx], self.y_train[idx]
         self.supernet.train()
         self.optimizer.zero_grad(set_to_none=True)
         total_loss, correct = 0.0, 0
         for path in paths:
             with self._autocast():
                 logits = self.supernet(x, path)
-                loss = self.loss_fn(logits.float(), y) / len(paths)
+                loss = self.loss_fn(logits.float(), y) * share / len(paths)
             self.scaler.scale(loss).backward()
             total_loss += loss.item()
             correct += int((logits.argmax(1) == y).sum())
+        total_loss, correct, n = self._synchronise(paths, total_loss, correct, len(y))
         self.scaler.unscale_(self.optimizer)
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.supernet.parameters(), self.config.grad_clip)
@@ -208,8 +210,19 @@ class Trainer:
             group["lr"] = lr
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return self._advance(total_loss, correct / (len(y) * len(paths)), len(y),
+        return self._advance(total_loss, correct / (max(n, 1) * len(paths)), n,
                              time.perf_counter() - started, lr)
+
+    # Hooks for data-parallel training (supernet/distributed.py); one process: the identity.
+    def _partition(self, batch: np.ndarray, paths: list[Arch]
+                   ) -> tuple[np.ndarray, float, list[Arch]]:
+        """This process's rows of the step's batch, their share of it, and the step's paths."""
+        return batch, 1.0, paths
+
+    def _synchronise(self, paths: list[Arch], loss: float, correct: int,
+                     n: int) -> tuple[float, int, int]:
+        """Combine gradients and step statistics of all processes (after backward)."""
+        return loss, correct, n
 
     def _advance(self, loss: float, accuracy: float, n: int, seconds: float,
                  lr: float) -> TrainProgress:

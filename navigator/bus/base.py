@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from navigator.bus.lease import Coordinator, MemoryCoordinator
 from navigator.commands import Command
 from navigator.events import Event, Payload
 
@@ -66,6 +67,16 @@ class EventBus(ABC):
 
     @abstractmethod
     def next_session_request(self, timeout: float = 0.0) -> dict[str, Any] | None: ...
+
+    def coordinator(self) -> Coordinator:
+        """Leases, live sessions and worker announcements (see ``navigator/bus/lease.py``).
+
+        Buses that cannot share them across processes get an in-process coordinator,
+        which is right for every process-local bus.
+        """
+        if not hasattr(self, "_coordinator"):
+            self._coordinator: Coordinator = MemoryCoordinator()
+        return self._coordinator
 
     @abstractmethod
     def close(self) -> None:

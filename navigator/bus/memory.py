@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from navigator.bus.base import EventBus, Subscription
+from navigator.bus.lease import Coordinator, MemoryCoordinator
 from navigator.commands import Command
 from navigator.events import Event, Payload
 
@@ -52,6 +53,7 @@ class MemoryBus(EventBus):
         self._streams: dict[str, _Stream] = {}
         self._commands: dict[str, queue.Queue[Command]] = {}
         self._requests: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._coordinator: Coordinator = MemoryCoordinator(self._queued)
 
     def _stream(self, session: str) -> _Stream:
         with self._lock:
@@ -106,6 +108,10 @@ class MemoryBus(EventBus):
                 self._requests.get_nowait()
         except queue.Empty:
             return None
+
+    def _queued(self) -> list[dict[str, Any]]:
+        with self._requests.mutex:
+            return [dict(r) for r in self._requests.queue]
 
     def close(self) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from typing import Any
 import redis
 
 from navigator.bus.base import EventBus, Subscription
+from navigator.bus.lease import Coordinator, RedisCoordinator
 from navigator.commands import Command, parse_command
 from navigator.events import Event, Payload
 
@@ -100,6 +101,7 @@ class RedisBus(EventBus):
         except CONNECTION_ERRORS as exc:
             raise ValueError(f"cannot reach Redis at {url}: {exc}") from None
         self._append = self.client.register_script(_APPEND)
+        self._coordinator: Coordinator = RedisCoordinator(self.client, url)
         self._lock = threading.Lock()
         self._pending: collections.deque[tuple[str, Event]] = collections.deque()
         self._last_seq: dict[str, int] = {}

@@ -818,3 +818,135 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
     finally:
         context.close()
+
+
+# -- study mode: record -> replay -> export ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def study_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Any]]:
+    """A recording server (study mode needs the store) answered by a synthetic worker."""
+    server = LiveServer(record=True, data_dir=tmp_path_factory.mktemp("study")).start()
+    worker = SyntheticWorker(server.bus, candidates_on_start=20).start()
+    yield server, worker
+    worker.stop()
+    server.stop()
+
+
+def _replay_count(page: Any) -> int:
+    return page.evaluate(f"() => {{ const g = {GRAPH.format(id=ids.REPLAY_MAP)}; "
+                         "return g && g.data && g.data[0] ? g.data[0].x.length : -1; }")
+
+
+def _replay_at(page: Any, t: float) -> None:
+    """Type a time into the slider's box, as an experimenter would, and wait for the views."""
+    box = page.locator(f"#{ids.REPLAY_SLIDER} input[type=number]")
+    box.fill(f"{t:.2f}")
+    box.press("Enter")
+    box.blur()  # Dash commits the slider's value when the box loses focus
+    _wait(page, "([id, t]) => document.getElementById(id).textContent.startsWith(`t = ${t} s`)",
+          [ids.REPLAY_INFO, f"{t:.2f}"])
+
+
+def test_study_session_record_replay_export_round_trip(browser: Any, study_server: tuple,
+                                                       tmp_path: Path) -> None:
+    import csv
+    import io
+    import zipfile
+
+    server, worker = study_server
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    try:
+        pg.goto(server.url)
+        _wait_live(pg)
+        # the experimenter creates a study and starts the builder's search for participant P7
+        pg.click(".study-new summary")
+        pg.fill(f"#{ids.STUDY_NAME}", "pilot")
+        pg.fill(f"#{ids.STUDY_TASK}", "find the most accurate cell")
+        pg.fill(f"#{ids.STUDY_LIMIT}", "600")
+        pg.click(f"#{ids.STUDY_CREATE}")
+        _wait(pg, f"() => document.getElementById('{ids.STUDY_STATUS}').textContent.includes('saved')")
+        pg.fill(f"#{ids.STUDY_PARTICIPANT}", "P7")
+        pg.click(f"#{ids.STUDY_START}")
+        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
+        session = _session(pg)
+        s = worker.sessions[session]
+        _wait(pg, f"() => /P7 · pilot \\/ human-in-the-loop · (10:00|9:\\d\\d) left/"
+                  f".test(document.getElementById('{ids.STUDY_COUNTDOWN}').textContent)")
+        _wait_map(pg, 20)
+        time.sleep(0.6)
+        s.publish_candidates(10)
+        _wait_map(pg, 30)
+        # real interactions: a prune through the heatmap + Confirm, then a map colour change
+        _wait(pg, f"() => {GRAPH.format(id=ids.HEATMAP)} && {GRAPH.format(id=ids.HEATMAP)}.data.length == 2")
+        assert "prune_op" in _click_heatmap(pg, "1<-0", "none")
+        pg.click(f"#{ids.CONFIRM_EDIT}")
+        _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'command_ack'"
+                  " && e.data.command === 'prune_op')")
+        time.sleep(0.6)
+        pg.click(f"#{ids.MAP_COLOR}")
+        pg.get_by_role("dialog").get_by_role("option", name="params", exact=True).click()
+        _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'ui_action'"
+                  " && e.data.kind === 'map_color' && e.data.user === 'P7')")
+        time.sleep(0.6)
+        s.publish_candidates(15)
+        _wait_map(pg, 45)
+        store = server.recorder.store
+        _until(lambda: store.last_seq(session) == server.bus.last_seq(session), what="recorded")
+        events = store.events(session)
+        t0 = events[0].ts
+
+        def offset(e: Any) -> float:
+            return round(e.ts - t0, 2)
+
+        batches = [e for e in events if e.type == "candidates"]
+        colour = next(e for e in events if e.type == "ui_action" and e.data["kind"] == "map_color")
+        prune = next(e for e in events if e.type == "steering" and e.data["pruned"])
+
+        # replay: pick the recording, play it to the end at x50 ...
+        pg.click(f"#{ids.REPLAY_REFRESH}")
+        pg.locator(f"#{ids.REPLAY_SESSION}").scroll_into_view_if_needed()
+        pg.click(f"#{ids.REPLAY_SESSION}")
+        pg.get_by_role("dialog").get_by_role(
+            "option", name=f"{session} · P7 (pilot / human-in-the-loop)", exact=False).click()
+        _wait(pg, f"() => document.getElementById('{ids.REPLAY_INFO}').textContent.startsWith('t = 0.00 s')")
+        pg.check(f"#{ids.REPLAY_SPEED} input[value='50']")
+        pg.click(f"#{ids.REPLAY_PLAY}")
+        _wait(pg, "id => /^t = ([0-9.]+) s of \\1 s · " + str(len(events)) + " events/"
+                  ".test(document.getElementById(id).textContent)", ids.REPLAY_INFO)
+        _wait(pg, "n => document.getElementById('replay-map').querySelector('.js-plotly-plot')"
+                  "?.data?.[0]?.x?.length === n", 45)
+        assert pg.text_content(f"#{ids.REPLAY_PLAY}") == "Play"  # stopped at the end
+        # ... then move the slider: each view shows the recorded state at that time
+        for t in (offset(batches[1]) - 0.05, offset(colour) + 0.05):
+            _replay_at(pg, t)
+            expected = len({r["arch"] for e in batches if offset(e) <= t for r in e.data["records"]})
+            _wait(pg, "n => document.getElementById('replay-map').querySelector('.js-plotly-plot')"
+                      "?.data?.[0]?.x?.length === n", expected)
+            meta = pg.evaluate(f"() => {GRAPH.format(id=ids.REPLAY_MAP)}.data[0].meta")
+            assert meta["color"] == ("params" if t >= offset(colour) else "accuracy")
+            grey = pg.evaluate(f"""() => {{ const d = {GRAPH.format(id=ids.REPLAY_HEATMAP)}.data[0];
+                return d.z[d.y.indexOf('1<-0')][d.x.indexOf('none')]; }}""")
+            assert grey == (1 if t >= offset(prune) else None)
+        assert _replay_count(pg) == 30 and offset(batches[1]) < offset(colour) < offset(batches[2])
+        _shot(pg, "study-replay", ".replay")
+
+        # export the study: the actions table holds the interactions, with the participant
+        with pg.expect_download() as download:
+            pg.click(f"#{ids.STUDY_EXPORT}")
+        path = tmp_path / "pilot.zip"
+        download.value.save_as(path)
+        with zipfile.ZipFile(path) as zf:
+            actions = list(csv.DictReader(io.StringIO(zf.read("pilot-actions.csv").decode())))
+            outcomes = list(csv.DictReader(io.StringIO(zf.read("pilot-outcomes.csv").decode())))
+        mine = [(a["participant"], a["condition"], a["source"], a["kind"], a["outcome"])
+                for a in actions if a["session"] == session]
+        assert ("P7", "human-in-the-loop", "ui", "edit_proposed", "ui") in mine
+        assert ("P7", "human-in-the-loop", "command", "prune_op", "ack") in mine
+        assert ("P7", "human-in-the-loop", "ui", "map_color", "ui") in mine
+        assert [(o["participant"], o["n_candidates"], o["n_prunes"]) for o in outcomes] == [
+            ("P7", "45", "1")]
+    finally:
+        context.close()

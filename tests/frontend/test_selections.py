@@ -6,8 +6,6 @@ import pytest
 
 from frontend import figures
 from frontend.selection_view import (
-    MAX_FOCUS_ARCHS,
-    focus_args,
     listing,
     stored,
     with_selections,
@@ -20,10 +18,11 @@ from frontend.selections import (
     default_name,
     find,
     fitness_inside_outside,
+    focus_args,
     load_all,
     validate_name,
 )
-from navigator.commands import CommandError, parse_command
+from navigator.commands import MAX_FOCUS_ARCHS, CommandError, parse_command
 from supernet.space import SearchSpace
 
 # A hand-made map of 8 points: A = {1..4}, B = {3..6}, C = {7}.

@@ -40,6 +40,9 @@ SAMPLES = {
     "hardware": {"budget_ms": 2.5, "budget_device": "npu", "measured": 40, "predictor_srcc": 0.97,
                  "devices": {"npu": {"device": "npu", "n": 12, "srcc_host": 0.6, "adapted": True,
                                      "srcc_adapted": 0.95, "fastest_ms": 0.4}}},
+    "study": {"study": "pilot", "participant": "P7", "condition": "human-in-the-loop",
+              "task": "find a small accurate net", "time_limit_s": 600.0},
+    "ui_action": {"kind": "map_color", "user": "P7", "detail": {"value": "params"}},
 }
 
 

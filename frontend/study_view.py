@@ -1,0 +1,360 @@
+"""Study mode in the UI: the Study panel, UI-action recording and the Replay view.
+
+- **Study panel** (sidebar): the experimenter creates a study or picks one, types the
+  participant id, picks the condition and starts the builder's search inside the study;
+  the participant sees the task and a countdown of the time limit (enforced server-side by
+  :class:`navigator.study.StudyService`). **Export study** downloads the study's tables.
+- **UI actions**: Dash callbacks on the controls that change only what the participant sees
+  (map colour, heatmap mode, selections, ...) put a validated ``ui_action`` event on the
+  session's stream, so the recording holds them next to the commands.
+- **Replay**: any recorded session, played back at speed x k with a time slider. The views
+  are rebuilt by folding the recorded events up to the slider time into a fresh
+  :class:`~frontend.state.SessionView` and drawing it with the live views' own figure
+  functions, so the replay shows what the participant saw (including their map colour).
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from dash import Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from frontend import figures, ids
+from frontend.callbacks import BUILDER_STATES, builder_config, live, selected_archs
+from frontend.state import SessionView
+from navigator.events import Event
+from navigator.study import StudyService, export_zip, register_study_socket
+
+if TYPE_CHECKING:
+    from navigator.recording import RecordingStore
+    from navigator.server import LiveHub
+
+SPEEDS = (1, 2, 5, 10, 50)
+REPLAY_TICK_MS = 250
+LEADERBOARD_COLUMNS = [
+    {"name": "rank", "id": "rank", "type": "numeric"},
+    {"name": "architecture", "id": "arch"},
+    {"name": "accuracy", "id": "accuracy", "type": "numeric", "format": {"specifier": ".3f"}},
+]
+
+
+def _field(label: str, control: object) -> html.Label:
+    return html.Label([html.Span(label, className="field-label"), control], className="field")
+
+
+def study_panel() -> html.Section:
+    return html.Section([
+        html.H3("Study"),
+        html.Details([
+            html.Summary("New study"),
+            _field("Name", dcc.Input(id=ids.STUDY_NAME, type="text", value="", maxLength=80)),
+            _field("Conditions (comma-separated)", dcc.Input(
+                id=ids.STUDY_CONDITIONS, type="text", value="human-in-the-loop,automated")),
+            _field("Task description", dcc.Textarea(id=ids.STUDY_TASK, value="", maxLength=4000)),
+            _field("Time limit (s, empty: none)", dcc.Input(id=ids.STUDY_LIMIT, type="number",
+                                                            min=1, value=None)),
+            html.Button("Create study", id=ids.STUDY_CREATE),
+        ], className="study-new"),
+        _field("Study", dcc.Dropdown(id=ids.STUDY_PICK, placeholder="pick a study")),
+        html.Div([
+            _field("Participant id", dcc.Input(id=ids.STUDY_PARTICIPANT, type="text", value="",
+                                               maxLength=64, placeholder="e.g. P01")),
+            _field("Condition", dcc.Dropdown(id=ids.STUDY_CONDITION, clearable=False)),
+        ], className="row"),
+        html.Button("Start search in study", id=ids.STUDY_START, className="primary"),
+        html.Div(id=ids.STUDY_STATUS, className="hint"),
+        html.Div(id=ids.STUDY_COUNTDOWN, className="study-countdown"),
+        dcc.Store(id=ids.STUDY_INFO),
+        dcc.Store(id=ids.UI_ACTION),
+        dcc.Interval(id=ids.STUDY_TICK, interval=1000),
+        html.Div([dcc.RadioItems(id=ids.STUDY_FORMAT, options=["csv", "jsonl"], value="csv",
+                                 inline=True),
+                  html.Button("Export study", id=ids.STUDY_EXPORT),
+                  dcc.Download(id=ids.STUDY_DOWNLOAD)], className="button-row"),
+    ], className="panel study")
+
+
+def replay_panel() -> html.Section:
+    graph = {"displaylogo": False}
+    return html.Section([
+        html.H3("Replay"),
+        dcc.Location(id=ids.REPLAY_URL, refresh=False),
+        html.Div([
+            dcc.Dropdown(id=ids.REPLAY_SESSION, placeholder="recorded session",
+                         className="small-dropdown"),
+            html.Button("↻", id=ids.REPLAY_REFRESH, title="refresh the list of recordings"),
+            html.Button("Play", id=ids.REPLAY_PLAY, className="primary"),
+            dcc.RadioItems(id=ids.REPLAY_SPEED, inline=True, value=10,
+                           options=[{"label": f"×{k}", "value": k} for k in SPEEDS]),
+        ], className="button-row"),
+        dcc.Slider(id=ids.REPLAY_SLIDER, min=0, max=1, step=0.01, value=0, marks=None,
+                   tooltip={"placement": "bottom"}),
+        dcc.Interval(id=ids.REPLAY_TICK, interval=REPLAY_TICK_MS, disabled=True),
+        html.Div(id=ids.REPLAY_INFO, className="hint"),
+        html.Div([dcc.Graph(id=ids.REPLAY_TRAINING, config=graph, style={"height": "240px"}),
+                  dcc.Graph(id=ids.REPLAY_MAP, config=graph, style={"height": "320px"})],
+                 className="compare"),
+        html.Div([dcc.Graph(id=ids.REPLAY_HEATMAP, config=graph, style={"height": "300px"}),
+                  html.Div([dash_table.DataTable(id=ids.REPLAY_LEADERBOARD,
+                                                 columns=LEADERBOARD_COLUMNS, data=[], page_size=8,
+                                                 style_cell={"fontFamily": "inherit",
+                                                             "fontSize": "12px"}),
+                            html.Ul(id=ids.REPLAY_TIMELINE, className="timeline")])],
+                 className="compare"),
+    ], className="panel replay")
+
+
+class ReplayCache:
+    """Recorded events per session, and the last view folded from them.
+
+    Moving the slider forward folds only the events in between; moving it back starts a
+    fresh view (folding is cheap next to drawing). Events are re-read when the recording
+    has grown, so a session still running can be replayed up to now.
+    """
+
+    def __init__(self, store: RecordingStore) -> None:
+        self.store = store
+        self._events: dict[str, tuple[list[Event], list[float]]] = {}
+        self._view: tuple[str, int, SessionView] | None = None
+        self._lock = threading.Lock()
+
+    def events(self, session: str) -> tuple[list[Event], list[float]]:
+        """The session's events and their times (s) since its first event."""
+        cached = self._events.get(session)
+        last = self.store.last_seq(session)
+        if cached is None or (cached[0] and cached[0][-1].seq < last) or (not cached[0] and last):
+            events = self.store.events(session)
+            t0 = events[0].ts if events else 0.0
+            cached = (events, [e.ts - t0 for e in events])
+            self._events[session] = cached
+        return cached
+
+    def duration(self, session: str) -> float:
+        offsets = self.events(session)[1]
+        return offsets[-1] if offsets else 0.0
+
+    def at(self, session: str, t: float) -> tuple[SessionView, int]:
+        """The view after every event up to ``t`` s since the first, and how many those are."""
+        with self._lock:
+            events, offsets = self.events(session)
+            n = bisect.bisect_right(offsets, t + 1e-9)
+            if self._view is None or self._view[0] != session or self._view[1] > n:
+                self._view = (session, 0, SessionView(session))
+            _, done, view = self._view
+            for event in events[done:n]:
+                view.apply(event)
+            self._view = (session, n, view)
+            return view, n
+
+
+def slider_end(duration: float) -> float:
+    """The replay slider's end: the duration rounded up to the slider's 0.01 s grid, so the
+    last event is reachable and the time line says the same end as the slider."""
+    return max(round(duration + 0.005, 2), 0.01)
+
+
+def _sessions_options(store: RecordingStore) -> list[dict[str, str]]:
+    members = {m["session"]: m for m in store.study_sessions()}
+    options = []
+    for info in reversed(store.sessions()):
+        m = members.get(info.id)
+        who = f" · {m['participant']} ({m['study']} / {m['condition']})" if m else ""
+        options.append({"label": f"{info.id}{who} · {info.last_seq} events", "value": info.id})
+    return options
+
+
+def register_study(app: Dash, socketio: Any, hub: LiveHub,
+                   recording_path: str | Path | None) -> StudyService:
+    """The study service, its socket message and every callback of this module.
+
+    Without ``recording_path`` (bare test apps) the panels answer with an explanation.
+    """
+    from navigator.recording import RecordingStore
+
+    store = RecordingStore(recording_path) if recording_path else None
+    service = StudyService(hub, store).start()
+    app.server.extensions["navigator_study"] = service
+    register_study_socket(socketio, service)
+    _register_study_panel(app, hub, service)
+    _register_ui_actions(app, service)
+    _register_replay(app, service)
+    return service
+
+
+def _register_study_panel(app: Dash, hub: LiveHub, service: StudyService) -> None:
+    @app.callback(Output(ids.STUDY_PICK, "options"), Output(ids.STUDY_PICK, "value"),
+                  Output(ids.STUDY_STATUS, "children"),
+                  Input(ids.STUDY_CREATE, "n_clicks"), State(ids.STUDY_NAME, "value"),
+                  State(ids.STUDY_CONDITIONS, "value"), State(ids.STUDY_TASK, "value"),
+                  State(ids.STUDY_LIMIT, "value"))
+    def create(n: Any, name: str, conditions: str, task: str, limit: Any) -> tuple:
+        value: Any = no_update
+        message = ""
+        if n:
+            try:
+                study = service.create({"name": (name or "").strip(), "conditions": conditions or "",
+                                        "task": task or "", "time_limit_s": limit or None})
+            except (ValueError, TypeError) as exc:
+                return no_update, no_update, f"cannot create the study: {exc}"
+            value, message = study.name, f"study {study.name!r} saved"
+        return [s.name for s in service.studies()], value, message
+
+    @app.callback(Output(ids.STUDY_CONDITION, "options"), Output(ids.STUDY_CONDITION, "value"),
+                  Input(ids.STUDY_PICK, "value"), prevent_initial_call=True)
+    def conditions(name: str | None) -> tuple:
+        study = next((s for s in service.studies() if s.name == name), None)
+        if study is None:
+            return [], None
+        return study.conditions, study.conditions[0]
+
+    @app.callback(Output(ids.SESSION, "data", allow_duplicate=True),
+                  Output(ids.STUDY_STATUS, "children", allow_duplicate=True),
+                  Input(ids.STUDY_START, "n_clicks"), State(ids.STUDY_PICK, "value"),
+                  State(ids.STUDY_PARTICIPANT, "value"), State(ids.STUDY_CONDITION, "value"),
+                  *[State(i, "value" if i != ids.EDGE_OVERRIDES else "data") for i in BUILDER_STATES],
+                  prevent_initial_call=True)
+    def start(_n: Any, name: str | None, participant: str | None, condition: str | None,
+              *fields: Any) -> tuple:
+        if not name:
+            return no_update, "pick or create a study first"
+        try:
+            session = service.join(name, (participant or "").strip(), condition or "",
+                                   builder_config(*fields))
+        except (ValueError, TypeError) as exc:
+            return no_update, f"cannot start: {exc}"
+        return session, f"{participant} started {session} in {name} ({condition})"
+
+    @app.callback(Output(ids.STUDY_INFO, "data"), Input(ids.SESSION, "data"),
+                  live(ids.LIVE_TABLES))
+    def info(session: str | None, _events: Any) -> Any:
+        return service.status(session)
+
+    app.clientside_callback(
+        "function(n, info) { return window.navigator_study.countdown(info); }",
+        Output(ids.STUDY_COUNTDOWN, "children"), Input(ids.STUDY_TICK, "n_intervals"),
+        Input(ids.STUDY_INFO, "data"))
+
+    @app.callback(Output(ids.STUDY_DOWNLOAD, "data"),
+                  Output(ids.STUDY_STATUS, "children", allow_duplicate=True),
+                  Input(ids.STUDY_EXPORT, "n_clicks"), State(ids.STUDY_PICK, "value"),
+                  State(ids.STUDY_FORMAT, "value"), prevent_initial_call=True)
+    def export(_n: Any, name: str | None, fmt: str) -> tuple:
+        if not name:
+            return no_update, "pick a study to export"
+        try:
+            data = export_zip(service._need_store(), name, fmt)
+        except ValueError as exc:
+            return no_update, f"cannot export: {exc}"
+        return dcc.send_bytes(data, f"{name.replace(' ', '_')}-{fmt}.zip"), f"exported {name}"
+
+
+def _register_ui_actions(app: Dash, service: StudyService) -> None:
+    """One output-less callback per recorded UI action (README, "Recorded UI actions")."""
+
+    def record(session: str | None, kind: str, detail: dict[str, Any]) -> Any:
+        if not session:
+            return no_update
+        try:
+            service.record_ui_action(session, {"kind": kind, "detail": detail})
+        except ValueError:
+            return no_update  # a session not on this bus (yet): nothing to record into
+        return {"session": session, "kind": kind}
+
+    def on(component: str, prop: str, kind: str, detail: Any, *states: State) -> None:
+        @app.callback(Output(ids.UI_ACTION, "data", allow_duplicate=True),
+                      Input(component, prop), State(ids.SESSION, "data"), *states,
+                      prevent_initial_call=True)
+        def _record(value: Any, session: str | None, *extra: Any) -> Any:
+            d = detail(value, *extra)
+            return no_update if d is None else record(session, kind, d)
+
+    on(ids.MAP_COLOR, "value", "map_color", lambda v: {"color": v} if v else None)
+    on(ids.HEAT_MODE, "value", "heat_mode", lambda v: {"mode": v} if v else None)
+    on(ids.PENDING, "data", "edit_proposed", lambda p: {
+        "command": p["type"], "choice_point": p["args"].get("choice_point", ""),
+        "op": p["args"].get("op", "")} if p else None)
+    on(ids.MAP, "selectedData", "map_selection", lambda sel: {
+        "n": len(selected_archs(sel)), "archs": selected_archs(sel)[:50]})
+    on(ids.CANDIDATE_A, "data", "candidate_selected", lambda a: {"arch": a} if a else None)
+    on(ids.CANDIDATE_B, "data", "candidate_pinned", lambda a: {"arch": a} if a else None)
+    on(ids.WEIGHT_EDGE, "value", "weight_edge", lambda e: {"choice_point": e} if e else None)
+    on(ids.SEL_SAVE, "n_clicks", "selection_saved",
+       lambda n, name, sel: {"name": name or "", "n": len(selected_archs(sel))} if n else None,
+       State(ids.SEL_NAME, "value"), State(ids.MAP, "selectedData"))
+
+
+def _register_replay(app: Dash, service: StudyService) -> None:
+    cache: list[ReplayCache] = []
+
+    def replays() -> ReplayCache:
+        if not cache:
+            cache.append(ReplayCache(service._need_store()))
+        return cache[0]
+
+    @app.callback(Output(ids.REPLAY_SESSION, "options"), Output(ids.REPLAY_SESSION, "value"),
+                  Input(ids.REPLAY_REFRESH, "n_clicks"), Input(ids.REPLAY_URL, "search"),
+                  Input(ids.SESSION, "data"))
+    def sessions(_n: Any, search: str | None, _session: Any) -> tuple:
+        if service.store is None:
+            return [], no_update
+        asked = parse_qs((search or "").lstrip("?")).get("replay", [None])[0]
+        value = asked if asked and ctx.triggered_id in (ids.REPLAY_URL, None) else no_update
+        return _sessions_options(service.store), value
+
+    @app.callback(Output(ids.REPLAY_SLIDER, "max"), Output(ids.REPLAY_SLIDER, "value"),
+                  Input(ids.REPLAY_SESSION, "value"), Input(ids.REPLAY_REFRESH, "n_clicks"),
+                  State(ids.REPLAY_SLIDER, "value"), prevent_initial_call=True)
+    def span(session: str | None, _n: Any, value: Any) -> tuple:
+        if not session or service.store is None:
+            raise PreventUpdate
+        duration = slider_end(replays().duration(session))
+        keep = ctx.triggered_id == ids.REPLAY_REFRESH and isinstance(value, (int, float))
+        return duration, min(value, duration) if keep else 0
+
+    @app.callback(Output(ids.REPLAY_TRAINING, "figure"), Output(ids.REPLAY_MAP, "figure"),
+                  Output(ids.REPLAY_HEATMAP, "figure"), Output(ids.REPLAY_LEADERBOARD, "data"),
+                  Output(ids.REPLAY_TIMELINE, "children"), Output(ids.REPLAY_INFO, "children"),
+                  Input(ids.REPLAY_SLIDER, "value"), Input(ids.REPLAY_SESSION, "value"),
+                  Input(ids.THEME, "data"))
+    def draw(t: Any, session: str | None, theme: str | None) -> tuple:
+        dark = theme == "dark"
+        if not session or service.store is None:
+            empty = figures.architecture_map({"archs": [], "x": [], "y": [], "values": {}},
+                                             dark=dark)
+            hint = ("pick a recorded session" if service.store is not None
+                    else "replay needs the recording store (navigator serve)")
+            return figures.training_curves([], dark), empty, empty, [], [], hint
+        t = float(t or 0.0)
+        view, n = replays().at(session, t)
+        with view.lock:
+            progress = list(view.progress[-2000:])
+            snap = view.snapshot_map(0)
+            colour = view.ui_state.get("map_color", {}).get("color", "accuracy")
+            cps = (view.space or {}).get("choice_points", [])
+            heat = figures.fitness_heatmap(cps, view.fitness, view.steering, dark)
+            rows = [{"rank": i + 1, "arch": r.get("arch"), "accuracy": r.get("accuracy")}
+                    for i, r in enumerate(view.leaderboard)]
+            items = [html.Li(f"{x.get('user', 'worker')}: {x['text']}", className=f"tl-{x['kind']}")
+                     for x in list(view.timeline)[-12:][::-1]]
+            state, study = view.state, dict(view.study)
+        who = (f" · participant {study['participant']} ({study['study']} / {study['condition']})"
+               if study else "")
+        info = (f"t = {t:.2f} s of {slider_end(replays().duration(session)):.2f} s · {n} events · "
+                f"{len(snap['archs'])} candidates · {state}{who}")
+        return (figures.training_curves(progress, dark),
+                figures.architecture_map(snap, colour, dark, "replay"), heat, rows, items, info)
+
+    app.clientside_callback(
+        "function(play, tick, value, max, speed, disabled) { return window.navigator_study"
+        f".replayTick(play, tick, value, max, speed, disabled, {REPLAY_TICK_MS}); }}",
+        Output(ids.REPLAY_SLIDER, "value", allow_duplicate=True),
+        Output(ids.REPLAY_TICK, "disabled"), Output(ids.REPLAY_PLAY, "children"),
+        Input(ids.REPLAY_PLAY, "n_clicks"), Input(ids.REPLAY_TICK, "n_intervals"),
+        State(ids.REPLAY_SLIDER, "value"), State(ids.REPLAY_SLIDER, "max"),
+        State(ids.REPLAY_SPEED, "value"), State(ids.REPLAY_TICK, "disabled"),
+        prevent_initial_call=True)

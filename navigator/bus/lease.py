@@ -1,0 +1,353 @@
+"""Who runs which session: leases, the live-session registry, worker heartbeats.
+
+A session is run by exactly one worker at a time. The worker proves it with a
+*lease* (Redis key ``navigator:lease:<session>`` holding the worker id, set with
+``NX`` and an expiry) that a heartbeat thread renews every ``ttl/3``. A worker
+that dies stops renewing, the key expires, and any other worker host, which
+periodically looks through the *live registry* (hash ``navigator:live``:
+session -> request JSON plus the holding worker) for entries without a lease,
+claims it with ``SET NX`` and resumes the session from its checkpoint. A worker
+whose renewal finds another worker's id in the key has been taken over (it was
+stalled, not dead) and must stop at once without writing a checkpoint, so two
+workers never write the same session.
+
+Worker hosts also announce themselves (sorted set ``navigator:workers`` scored by
+the expiry of the announcement, info in hash ``navigator:workerinfo``), so the web
+process can tell "all workers busy" from "no worker is running" instead of letting
+a queued session hang silently.
+
+Claims take the queue lock's absence as a precondition: the web process's queue
+monitor holds that lock while it reads the queue and publishes "queued: position
+k of n", so such a message can never land after the claiming worker's "running".
+
+:class:`MemoryCoordinator` is the in-process equivalent for the embedded default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+PREFIX = "navigator"
+QUEUE_MONITOR = "__queue-monitor__"  # lease name of the one web process that publishes positions
+
+
+def new_worker_id() -> str:
+    """``host-pid-xxxx``: readable in messages, unique across restarts and machines."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+class Coordinator(ABC):
+    """Leases, the live registry and worker announcements of one bus."""
+
+    shared: bool = False  # True when other processes see the same state (Redis)
+
+    # -- leases ------------------------------------------------------------------------
+    @abstractmethod
+    def claim(self, session: str, worker: str, ttl_s: float, entry: dict[str, Any],
+              takeover: bool = False) -> bool | None:
+        """Take the session's lease and record it as live with ``entry``.
+
+        Returns True when claimed, False when another worker holds it (or, for a
+        ``takeover``, when the session left the live registry meanwhile), and None when
+        the queue monitor is publishing right now: try again in a few milliseconds.
+        """
+
+    @abstractmethod
+    def renew(self, session: str, worker: str, ttl_s: float) -> bool:
+        """Extend our lease (re-taking it if it lapsed unclaimed); False if another worker has it."""
+
+    @abstractmethod
+    def release(self, session: str, worker: str) -> None:
+        """Drop the lease if it is still ours."""
+
+    @abstractmethod
+    def holder(self, session: str) -> str | None: ...
+
+    # -- live registry -----------------------------------------------------------------
+    @abstractmethod
+    def live(self) -> dict[str, dict[str, Any]]:
+        """Sessions some worker runs (or ran until it died): session -> entry."""
+
+    @abstractmethod
+    def unregister(self, session: str) -> None:
+        """The session stopped or failed: nobody should resume it."""
+
+    # -- workers and queue -------------------------------------------------------------
+    @abstractmethod
+    def announce(self, worker: str, info: dict[str, Any], ttl_s: float) -> None: ...
+
+    @abstractmethod
+    def retire(self, worker: str) -> None: ...
+
+    @abstractmethod
+    def workers(self) -> dict[str, dict[str, Any]]:
+        """Worker hosts whose announcement has not expired: id -> info."""
+
+    @abstractmethod
+    def queued(self) -> list[dict[str, Any]]:
+        """Session requests no worker has taken yet, next first."""
+
+    @abstractmethod
+    @contextmanager
+    def queue_lock(self) -> Iterator[bool]:
+        """Held while queue positions are published; yields False if someone else holds it."""
+
+    def worker_hint(self) -> str:
+        """How to start a worker, for the "no worker is running" message."""
+        return "start `navigator serve` with --embedded-workers 1 (or more)"
+
+    def active_sessions(self, owner: str) -> list[str]:
+        """The owner's sessions that are queued, running or paused (stopped/failed ones are not)."""
+        sessions = [r["session"] for r in self.queued() if r.get("owner") == owner]
+        sessions += [s for s, e in self.live().items() if e.get("owner") == owner]
+        return list(dict.fromkeys(sessions))
+
+
+class MemoryCoordinator(Coordinator):
+    """The in-process version: one lock, dicts, and expiry times on the monotonic clock."""
+
+    def __init__(self, queued: Callable[[], list[dict[str, Any]]] = list) -> None:
+        self._lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queued = queued
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._live: dict[str, dict[str, Any]] = {}
+        self._workers: dict[str, tuple[dict[str, Any], float]] = {}
+
+    def _lease(self, session: str) -> str | None:
+        held = self._leases.get(session)
+        if held is None or held[1] <= time.monotonic():
+            self._leases.pop(session, None)
+            return None
+        return held[0]
+
+    def claim(self, session: str, worker: str, ttl_s: float, entry: dict[str, Any],
+              takeover: bool = False) -> bool | None:
+        if not self._queue_lock.acquire(blocking=False):
+            return None
+        try:
+            with self._lock:
+                if self._lease(session) is not None or (takeover and session not in self._live):
+                    return False
+                self._leases[session] = (worker, time.monotonic() + ttl_s)
+                self._live[session] = dict(entry)
+                return True
+        finally:
+            self._queue_lock.release()
+
+    def renew(self, session: str, worker: str, ttl_s: float) -> bool:
+        with self._lock:
+            if self._lease(session) not in (None, worker):
+                return False
+            self._leases[session] = (worker, time.monotonic() + ttl_s)
+            return True
+
+    def release(self, session: str, worker: str) -> None:
+        with self._lock:
+            if self._lease(session) == worker:
+                del self._leases[session]
+
+    def holder(self, session: str) -> str | None:
+        with self._lock:
+            return self._lease(session)
+
+    def live(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {s: dict(e) for s, e in self._live.items()}
+
+    def unregister(self, session: str) -> None:
+        with self._lock:
+            self._live.pop(session, None)
+
+    def announce(self, worker: str, info: dict[str, Any], ttl_s: float) -> None:
+        with self._lock:
+            self._workers[worker] = (dict(info), time.monotonic() + ttl_s)
+
+    def retire(self, worker: str) -> None:
+        with self._lock:
+            self._workers.pop(worker, None)
+
+    def workers(self) -> dict[str, dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            return {w: dict(info) for w, (info, until) in self._workers.items() if until > now}
+
+    def queued(self) -> list[dict[str, Any]]:
+        return self._queued()
+
+    @contextmanager
+    def queue_lock(self) -> Iterator[bool]:
+        got = self._queue_lock.acquire(timeout=1.0)
+        try:
+            yield got
+        finally:
+            if got:
+                self._queue_lock.release()
+
+
+_CLAIM = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+"""
+_RENEW = """
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisCoordinator(Coordinator):
+    """The lab-server version: every process sees the same leases, registry and workers."""
+
+    shared = True
+
+    def __init__(self, client: Any, url: str) -> None:
+        self.client = client
+        self.url = url
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        self._live_key = f"{PREFIX}:live"
+        self._lock_key = f"{PREFIX}:queue-lock"
+
+    @staticmethod
+    def _lease_key(session: str) -> str:
+        return f"{PREFIX}:lease:{session}"
+
+    def claim(self, session: str, worker: str, ttl_s: float, entry: dict[str, Any],
+              takeover: bool = False) -> bool | None:
+        result = int(self._claim(keys=[self._lease_key(session), self._live_key, self._lock_key],
+                                 args=[worker, int(ttl_s * 1000), session, json.dumps(entry),
+                                       "1" if takeover else "0"]))
+        return None if result < 0 else bool(result)
+
+    def renew(self, session: str, worker: str, ttl_s: float) -> bool:
+        return bool(self._renew(keys=[self._lease_key(session)], args=[worker, int(ttl_s * 1000)]))
+
+    def release(self, session: str, worker: str) -> None:
+        self._release(keys=[self._lease_key(session)], args=[worker])
+
+    def holder(self, session: str) -> str | None:
+        value = self.client.get(self._lease_key(session))
+        return value.decode() if value is not None else None
+
+    def live(self) -> dict[str, dict[str, Any]]:
+        return {k.decode(): json.loads(v) for k, v in self.client.hgetall(self._live_key).items()}
+
+    def unregister(self, session: str) -> None:
+        self.client.hdel(self._live_key, session)
+
+    def announce(self, worker: str, info: dict[str, Any], ttl_s: float) -> None:
+        pipe = self.client.pipeline()
+        pipe.zadd(f"{PREFIX}:workers", {worker: time.time() + ttl_s})
+        pipe.hset(f"{PREFIX}:workerinfo", worker, json.dumps(info))
+        pipe.execute()
+
+    def retire(self, worker: str) -> None:
+        pipe = self.client.pipeline()
+        pipe.zrem(f"{PREFIX}:workers", worker)
+        pipe.hdel(f"{PREFIX}:workerinfo", worker)
+        pipe.execute()
+
+    def workers(self) -> dict[str, dict[str, Any]]:
+        now = time.time()
+        for gone in self.client.zrangebyscore(f"{PREFIX}:workers", "-inf", now):
+            self.retire(gone.decode())
+        alive = [w.decode() for w in self.client.zrangebyscore(f"{PREFIX}:workers", now, "+inf")]
+        infos = self.client.hmget(f"{PREFIX}:workerinfo", alive) if alive else []
+        return {w: json.loads(i) if i else {} for w, i in zip(alive, infos)}
+
+    def queued(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.client.lrange(f"{PREFIX}:requests", 0, -1)]
+
+    @contextmanager
+    def queue_lock(self) -> Iterator[bool]:
+        token = uuid.uuid4().hex
+        got = bool(self.client.set(self._lock_key, token, nx=True, px=2000))
+        try:
+            yield got
+        finally:
+            if got:
+                self._release(keys=[self._lock_key], args=[token])
+
+    def worker_hint(self) -> str:
+        from redis.connection import parse_url
+
+        try:  # never show a password in a message every browser receives
+            parts = parse_url(self.url)
+            url = f"redis://{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/{parts.get('db', 0)}"
+        except ValueError:
+            url = "REDIS_URL"
+        return f"start one with `navigator worker --redis {url}`"
+
+
+class SessionLease:
+    """Our lease on one session, renewed by a heartbeat thread until released or lost.
+
+    ``on_lost`` runs (once, on the heartbeat thread) when a renewal finds another
+    worker's id in the lease: the session was taken over and must stop at once.
+    A renewal that fails because the bus is unreachable is simply retried.
+    """
+
+    def __init__(self, coordinator: Coordinator, session: str, worker: str, ttl_s: float = 10.0,
+                 on_lost: Callable[[], None] | None = None) -> None:
+        self.coordinator = coordinator
+        self.session = session
+        self.worker = worker
+        self.ttl_s = ttl_s
+        self.on_lost = on_lost
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def held(self) -> bool:
+        return not self.lost and not self._stop.is_set()
+
+    def start(self) -> SessionLease:
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{self.session}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl_s / 3):
+            try:
+                ok = self.coordinator.renew(self.session, self.worker, self.ttl_s)
+            except Exception:  # noqa: BLE001 - bus unreachable: the next beat retries
+                continue
+            if not ok:
+                self.lost = True
+                if self.on_lost is not None:
+                    self.on_lost()
+                return
+
+    def release(self) -> None:
+        """Stop renewing and give the lease back (if it is still ours)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        if not self.lost:
+            try:
+                self.coordinator.release(self.session, self.worker)
+            except Exception:  # noqa: BLE001 - it expires on its own
+                pass
