@@ -380,6 +380,27 @@ def _register_controls(app: Dash, hub: LiveHub) -> None:
         return send_command(hub, session, "export", args) + f" for {row['arch']}"
 
 
+    @app.callback(Output(ids.SHARE_STATUS, "children"), Input(ids.SHARE, "n_clicks"),
+                  State(ids.SHARE_WITH, "value"), State(ids.SESSION, "data"), prevent_initial_call=True)
+    def share(_n: Any, text: str | None, session: str | None) -> str:
+        if not session:
+            return "no session yet: start a search first"
+        audience = share_audience(text)
+        try:
+            hub.share({"session": session, "args": {"with": audience}})
+        except CommandError as exc:
+            return f"not shared: {exc}"
+        if audience == "*":
+            return "everyone may now watch this session (only you steer)"
+        return f"read-only for {', '.join(audience)}" if audience else "private: only you see it"
+
+
+def share_audience(text: str | None) -> str | list[str]:
+    """The share box's text as the ``share`` command's audience: ``*``, names, or none."""
+    names = [n.strip() for n in (text or "").replace(";", ",").split(",") if n.strip()]
+    return "*" if "*" in names else sorted(set(names))
+
+
 def _register_steering(app: Dash, hub: LiveHub) -> None:
     @app.callback(Output(ids.PENDING, "data"), Output(ids.EDIT_PREVIEW, "children"),
                   Input(ids.HEATMAP, "clickData"), State(ids.HEAT_MODE, "value"),

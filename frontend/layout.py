@@ -92,6 +92,10 @@ def controls() -> html.Section:
         ], className="row"),
         html.Button("Apply search parameters", id=ids.APPLY_PARAMS),
         _field("Session", dcc.Dropdown(id=ids.SESSION_PICK, placeholder="join a running session")),
+        html.Div([dcc.Input(id=ids.SHARE_WITH, type="text", value="",
+                            placeholder="share read-only: names, * for all, empty: private"),
+                  html.Button("Share", id=ids.SHARE)], className="button-row"),
+        html.Div(id=ids.SHARE_STATUS, className="hint"),
     )
 
 

@@ -130,3 +130,11 @@ def test_prune_outside_keeps_ops_used_by_selection_and_skips_illegal(tiny_space)
     for cp, op in edits:
         state.prune(cp, op)
     assert state.space_size() == 2
+
+
+def test_share_box_text_becomes_the_share_audience() -> None:
+    from frontend.callbacks import share_audience
+
+    assert share_audience(" bob, carol;bob ") == ["bob", "carol"]
+    assert share_audience("bob, *") == "*"
+    assert share_audience("") == [] and share_audience(None) == []

@@ -450,6 +450,11 @@ def test_browser_logs_in_and_starts_a_search_it_owns(tmp_path: Path, chromium_pa
                                    ".textContent.includes('running')")
             session = page.text_content(f"#{ids.SESSION_STATE}").split(" ")[0]
             assert server.hub.policy.access(session).owner == "alice"
+            page.fill(f"#{ids.SHARE_WITH}", "bob, carol")
+            page.click(f"#{ids.SHARE}")
+            page.wait_for_function(f"() => document.getElementById('{ids.SHARE_STATUS}')"
+                                   ".textContent === 'read-only for bob, carol'")
+            assert server.hub.policy.access(session).shared() == ["bob", "carol"]
             browser.close()
     finally:
         worker.stop()
