@@ -203,9 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="measured seconds per N (default 10, quick 5)")
     parser.add_argument("--rate", type=float, default=10.0,
                         help="progress events per second per session (default %(default)s)")
-    parser.add_argument("--transport", choices=["polling", "websocket"], default="polling",
-                        help="engine.io transport of the clients (websocket needs the "
-                             "websocket-client package, not in requirements)")
+    parser.add_argument("--transport", choices=["polling", "websocket"], default="websocket",
+                        help="engine.io transport of the clients (default: websocket, as browsers "
+                             "use; websocket-client comes with requirements-dev.txt)")
     parser.add_argument("--redis", default=os.environ.get("NAVIGATOR_TEST_REDIS_URL",
                                                           "redis://127.0.0.1:6379/15"),
                         help="Redis URL (default: %(default)s)")
