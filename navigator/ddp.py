@@ -417,7 +417,7 @@ def run_worker_ranks(config: WorkerConfig, heartbeat_s: float = HEARTBEAT_S) -> 
                 status = follow(context)
             except Exception as exc:  # noqa: BLE001 - rank 0 is gone or out of step
                 traceback.print_exc()
-                print(f"navigator worker rank {context.rank}: error: lost step with rank 0: "
+                print(f"navigator worker rank {context.rank}: error: rank 0 is gone or out of step: "
                       f"{exc}", file=sys.stderr, flush=True)
                 return 1
         clean = status == 0

@@ -32,7 +32,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from navigator.bus import MemoryBus, Subscription, make_bus
+from navigator.bus import EventBus, MemoryBus, Subscription, make_bus
 from navigator.commands import parse_command
 from navigator.ddp import Follower, RankLink
 from navigator.events import Event
@@ -241,35 +241,75 @@ def test_the_link_and_follower_refuse_a_single_process() -> None:
 
 
 # -- end to end: torchrun + Redis ------------------------------------------------------------
+def _rank_1_of(torchrun_pid: int) -> int:
+    """The pid of the ``RANK=1`` child of a torchrun process (Linux /proc)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            env = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == torchrun_pid and b"RANK=1" in env:
+            return int(stat.parent.name)
+    raise AssertionError("rank 1 not found")
+
+
+def _request(bus: EventBus, config: dict[str, Any]) -> tuple[str, Subscription]:
+    session = f"ddp-{uuid.uuid4().hex[:8]}"
+    sub = bus.subscribe(session)
+    bus.request_session({"session": session, "owner": "ana", "config": config})
+    return session, sub
+
+
+def _state(state: str, text: str = "") -> Callable[[Event], bool]:
+    return lambda e: (e.type == "session_state" and e.data["state"] == state
+                      and text in e.data["message"])
+
+
 @pytest.mark.slow
 @pytest.mark.redis
-def test_torchrun_worker_runs_a_session_from_redis(tmp_path: Path, redis_url: str) -> None:
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds rank 1 in /proc")
+def test_torchrun_worker_runs_a_session_from_redis_and_fails_it_when_a_rank_dies(
+        tmp_path: Path, redis_url: str) -> None:
+    import redis
+
+    # sessions that earlier tests left in the live registry would be taken over first
+    redis.Redis.from_url(redis_url).flushdb()
     torchrun = Path(sys.executable).parent / "torchrun"
     cmd = [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
            "--master_port", str(_free_port()), "-m", "navigator", "worker", "--redis", redis_url,
            "--device", "cpu", "--max-sessions", "3", "--data-dir", str(tmp_path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, cwd=ROOT, start_new_session=True)
+                            env=env, cwd=ROOT)
     bus = make_bus(redis_url)
-    session = f"ddp-{uuid.uuid4().hex[:8]}"
-    sub = bus.subscribe(session)
     try:
-        bus.request_session({"session": session, "owner": "ana", "config": CONFIG})
+        # a whole session: only rank 0 announces itself, with one slot
+        session, sub = _request(bus, CONFIG)
         seen: list[Event] = []
-        running = _wait(sub, lambda e: e.type == "session_state"
-                        and e.data["state"] == "running", seen, timeout=90)
-        assert running.data["message"].endswith("data-parallel on 2 ranks (gloo)")
+        running = _wait(sub, _state("running"), seen, timeout=90)
+        assert running.data["message"].endswith("; data-parallel on 2 ranks (gloo)")
         _wait(sub, lambda e: e.type == "candidates", seen)
         workers = bus.coordinator().workers()
         assert len(workers) == 1 and next(iter(workers.values()))["max_sessions"] == 1
         bus.send_command(parse_command({"type": "stop", "session": session, "user": "ana",
                                         "id": uuid.uuid4().hex, "args": {}}))
-        _wait(sub, lambda e: e.type == "session_state" and e.data["state"] == "stopped", seen)
+        _wait(sub, _state("stopped"), seen)
         assert (tmp_path / "checkpoints" / f"{session}.pt").exists()
+
+        # rank 1 dies mid-search: rank 0 fails the session, says why, and the job ends
+        long = CONFIG | {"train": CONFIG["train"] | {"epochs": 200}}
+        session, sub = _request(bus, long)
+        _wait(sub, lambda e: e.type == "train_progress", seen, timeout=30)
+        os.kill(_rank_1_of(proc.pid), 9)
+        failed = _wait(sub, _state("failed"), seen, errors_ok=True)
+        assert "data-parallel training failed" in failed.data["message"]
+        assert proc.wait(timeout=60) != 0
     finally:
-        os.killpg(proc.pid, 15)  # SIGTERM to torchrun and its ranks, as a service stop would
+        if proc.poll() is None:
+            proc.terminate()  # torchrun passes SIGTERM on to its ranks
         output = proc.communicate(timeout=60)[0]
         bus.close()
     assert "data-parallel on 2 ranks (gloo), one session at a time" in output, output
     assert "max_sessions 3 ignored" in output
+    assert "navigator worker: error: data-parallel training failed" in output
