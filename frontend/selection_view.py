@@ -9,6 +9,7 @@ in :mod:`frontend.selections`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dash import Dash, Input, Output, State, ctx, html, no_update
@@ -105,7 +106,9 @@ def register_selections(app: Dash, hub: LiveHub) -> None:
                 raise ValueError("start or join a session first")
             selection = find(stored(data, session), active)
             if ctx.triggered_id == ids.SEL_FOCUS:
-                args = focus_args(selection)
+                # a template edit may have removed some of its candidates since it was saved
+                current = selection.archs & frozenset(hub.view(session).current_archs())
+                args = focus_args(replace(selection, archs=current))
                 return (send_command(hub, session, "focus", args)
                         + f" around {len(args['archs']):,} candidates of {selection.name!r}",
                         no_update, no_update)
@@ -128,9 +131,7 @@ def _combine_saved(hub: LiveHub, session: str, selections: list[NamedSelection],
                    a: str | None, b: str | None, name: str | None) -> NamedSelection:
     universe: list[str] = []
     if operation in UNARY:  # only the complement needs every point on the map
-        view = hub.view(session)
-        with view.lock:
-            universe = list(view.map.archs)
+        universe = hub.view(session).current_archs()
     made = combine_named(selections, operation, a, b, universe, name)
     if not made.archs:
         raise ValueError(f"{made.name!r} is empty: no architecture is in it")
@@ -141,7 +142,7 @@ def _fitness_figure(hub: LiveHub, session: str, selection: NamedSelection,
                     dark: bool) -> tuple[str, Any]:
     view = hub.view(session)
     with view.lock:
-        space, records = view.space, list(view.records.values())
+        space, records = view.space, view.current_records()
     if space is None:
         raise ValueError("the session's search space has not arrived yet")
     rows = fitness_inside_outside(records, SearchSpace.from_dict(space["template"]), selection.archs)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from navigator.events import Event
+from supernet.space import SearchSpace
 
 MAP_FIELDS = ("arch", "accuracy", "loss", "params", "flops", "latency_ms", "generation", "parent")
 
@@ -43,6 +44,7 @@ class SessionView:
         self.owner = ""
         self.config: dict[str, Any] = {}
         self.space: dict[str, Any] | None = None
+        self._search_space: SearchSpace | None = None  # built from ``space`` when first needed
         self.progress: list[dict[str, Any]] = []
         self.map = MapData()
         self._index: dict[str, int] = {}
@@ -77,7 +79,7 @@ class SessionView:
         self.timeline.append({"ts": ts, "kind": "state", "text": f"{d['state']}: {self.message}"})
 
     def _on_space(self, d: dict[str, Any], ts: float) -> None:
-        self.space = d
+        self.space, self._search_space = d, None
 
     def _on_train_progress(self, d: dict[str, Any], ts: float) -> None:
         self.progress.append(d | {"ts": ts})
@@ -140,6 +142,25 @@ class SessionView:
     def _on_exported(self, d: dict[str, Any], ts: float) -> None:
         self.exports.append(d)
         self.timeline.append({"ts": ts, "kind": "ack", "text": f"exported {d['arch']} to {d['files'].get('model', '')}"})
+
+    def current_archs(self) -> list[str]:
+        """The map's architectures that the current space still holds, in arrival order.
+
+        After a template edit the map keeps showing what was explored, but whatever is
+        counted, combined or sent back to the worker must skip candidates the edit removed
+        (the engine drops them from its archive too).
+        """
+        with self.lock:
+            if self.space is None:
+                return list(self.map.archs)
+            if self._search_space is None:
+                self._search_space = SearchSpace.from_dict(self.space["template"])
+            return [a for a in self.map.archs if self._search_space.accepts(a)]
+
+    def current_records(self) -> list[dict[str, Any]]:
+        """The evaluated candidates of :meth:`current_archs`."""
+        with self.lock:
+            return [self.records[a] for a in self.current_archs()]
 
     def changed_at(self, *types: str) -> int:
         """The seq of the newest event of any of ``types``: a cheap version of what a view draws."""

@@ -191,8 +191,8 @@ class SearchEngine:
         """
         config = replace(self.config, template=template, prescreen_n=0)
         new = SearchEngine(config, self.trainer.callback, data=self.data)
-        old_weights, fresh = self.supernet.state_dict(), new.supernet.state_dict()
-        kept = {k: v for k, v in old_weights.items() if k in fresh and fresh[k].shape == v.shape}
+        fresh = new.supernet.state_dict()
+        kept = _surviving_weights(self.supernet, new.supernet)
         new.supernet.load_state_dict(kept, strict=False)
         new.trainer.load_progress(self.trainer.state_dict())
         steering, dropped = self.steering.carried_over(new.space)
@@ -233,3 +233,12 @@ class SearchEngine:
         engine.fitness.update(engine.archive)
         return engine
 
+
+def _surviving_weights(old: Supernet, new: Supernet) -> dict[str, torch.Tensor]:
+    """The new supernet's state entries that the old one has under the same stable name
+    (choice point, block, tensor) and shape: a block whose inputs changed width starts anew."""
+    old_names = old.stable_names()
+    by_name = {old_names[key]: value for key, value in old.state_dict().items()}
+    names, fresh = new.stable_names(), new.state_dict()
+    return {key: by_name[names[key]] for key, value in fresh.items()
+            if names[key] in by_name and by_name[names[key]].shape == value.shape}

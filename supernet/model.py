@@ -14,6 +14,7 @@ input node is fed only by 'none' edges, although ``forward`` skips it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -109,6 +110,15 @@ class Supernet(nn.Module):
         """(fixed params, fixed MACs, per choice point {op: (params, MACs)})."""
         raise NotImplementedError
 
+    def stable_names(self) -> dict[str, str]:
+        """State-dict key -> a name that survives a template edit.
+
+        Keys hold positions (``choices.3.conv3x3.0.weight``); an edit that adds or removes a
+        choice point shifts them, so :meth:`SearchEngine.retemplated` matches weights by
+        these names instead. A cell's positions are fixed by its node count.
+        """
+        return {key: key for key in self.state_dict()}
+
     @torch.no_grad()
     def _profile(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
         if self._costs is None:
@@ -201,6 +211,12 @@ class ChainSupernet(Supernet, ChainNetwork):
         arch = self.space.validate_arch(arch)
         for blocks, name in zip(self.choices, arch):
             yield blocks[name]
+
+    def stable_names(self) -> dict[str, str]:
+        """``choices.<position>.`` becomes ``<choice point>/`` (e.g. ``layer2.block/``)."""
+        names = [cp.name for cp in self.space]
+        return {key: re.sub(r"^choices\.(\d+)\.", lambda m: f"{names[int(m[1])]}/", key)
+                for key in self.state_dict()}
 
     def _measure_costs(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
         """A chain has no fixed part; each choice point sees one input shape whatever the path."""

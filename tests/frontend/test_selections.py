@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from frontend import figures
@@ -24,6 +26,7 @@ from frontend.selections import (
 )
 from navigator.commands import MAX_FOCUS_ARCHS, CommandError, parse_command
 from supernet.space import SearchSpace
+from tests.frontend.conftest import EditedChain
 
 # A hand-made map of 8 points: A = {1..4}, B = {3..6}, C = {7}.
 UNIVERSE = [f"p{i}" for i in range(1, 9)]
@@ -184,3 +187,25 @@ def test_focus_args_guard_the_commands_limits() -> None:
     assert parse_command(ok).args["archs"]
     with pytest.raises(CommandError, match="archs"):
         parse_command(ok | {"args": {"archs": ["a"] * (MAX_FOCUS_ARCHS + 1)}})
+
+
+def test_after_a_template_edit_the_panel_works_on_the_candidates_that_remain(
+        edited_chain: EditedChain) -> None:
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from frontend.selection_view import _combine_saved, _fitness_figure
+    from navigator.server import LiveHub
+
+    hub = LiveHub(edited_chain.bus, SocketIO(Flask(__name__), async_mode="threading"))
+    view = hub.view(edited_chain.session)
+    deadline = time.monotonic() + 10
+    while view.last_seq < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first = NamedSelection("first", frozenset(edited_chain.archs[:2]))
+    everything_else = _combine_saved(hub, edited_chain.session, [first], "complement", "first",
+                                     None, "rest")
+    assert everything_else.archs == set(edited_chain.survivors) - first.archs
+    status, fig = _fitness_figure(hub, edited_chain.session, first, dark=False)
+    assert "first" in status and fig.data
+    hub.close()

@@ -6,6 +6,7 @@ from frontend.state import SessionView
 from frontend.synthetic import SyntheticSession
 from navigator.bus import MemoryBus
 from navigator.events import CommandAck, CommandRejected, Error, Event, Exported, MapUpdate
+from tests.frontend.conftest import EditedChain
 
 
 def _view_of(bus: MemoryBus, session: str) -> SessionView:
@@ -103,3 +104,12 @@ def test_steering_event_replaces_steering() -> None:
     view = _view_of(bus, "s1")
     assert view.steering["pruned"] == {"1<-0": ["none"]}
     assert view.steering["space_size"] == 4 * 5 ** 5
+
+
+
+def test_candidates_a_template_edit_removed_stay_on_the_map_but_leave_the_current_set(
+        edited_chain: EditedChain) -> None:
+    view = _view_of(edited_chain.bus, edited_chain.session)
+    assert view.map.archs == edited_chain.archs  # the explored points are still drawn
+    assert view.current_archs() == edited_chain.survivors
+    assert [r["arch"] for r in view.current_records()] == edited_chain.survivors

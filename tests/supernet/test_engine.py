@@ -187,3 +187,26 @@ def test_editing_the_template_keeps_surviving_weights_steering_and_candidates() 
         bad = _chain_doc()
         bad["layers"][1]["blocks"][0]["stride"] = 2
         engine.retemplated(bad)
+
+
+def test_an_edit_that_removes_a_choice_point_keeps_the_weights_of_the_later_layers() -> None:
+    import torch
+
+    engine = SearchEngine(chain_config())
+    with torch.no_grad():  # no weight may equal a fresh initialisation by chance
+        for p in engine.supernet.parameters():
+            p.add_(1.0)
+    doc = _chain_doc()
+    del doc["layers"][0]["pools"]  # layer1.pool goes: every later position shifts by one
+    new, detail = engine.retemplated(doc)
+    assert [cp.name for cp in new.space][:2] == ["layer1.block", "layer2.block"]
+    old_w, new_w = engine.supernet.state_dict(), new.supernet.state_dict()
+    old_index = [cp.name for cp in engine.space].index
+    new_index = [cp.name for cp in new.space].index
+    for cp, tensor in [("layer2.block", "conv3x3.0.weight"), ("layer3.block", "sep3x3.0.weight"),
+                       ("head", "dense2.layers.4.weight")]:
+        old_key = f"choices.{old_index(cp)}.{tensor}"
+        new_key = f"choices.{new_index(cp)}.{tensor}"
+        assert old_key in old_w and new_key in new_w, (old_key, new_key)
+        assert torch.equal(new_w[new_key], old_w[old_key]), cp
+    assert f"kept {len(new_w)} of {len(new_w)} weight tensors" in detail
