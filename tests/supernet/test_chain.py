@@ -175,3 +175,46 @@ def test_proxies_and_latency_model_work_on_chains(space: SearchSpace, trained: S
     allowed = [cp.candidates for cp in space]
     assert _fastest_active(space, allowed, costs) == ("sep3x3", "max", "sep3x3", "max", "sep3x3",
                                                        "max", "dense1")  # shortest names win
+
+
+def test_the_navigator_chain_preset_trains_a_step_and_exports_an_equal_module() -> None:
+    """The full 839,808-path preset, not only the tiny one, on 8x8 digits."""
+    torch.manual_seed(0)
+    space = SearchSpace.from_preset("navigator-chain")
+    data = load_dataset("digits", limit=128)
+    net = Supernet(space, data.in_channels, data.num_classes, data.image_size)
+    trainer = Trainer(net, data, SteeringState(space),
+                      TrainConfig(epochs=1, batch_size=32, device="cpu"))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    losses = trainer.train_steps(2)
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert any(not torch.equal(before[k], v) for k, v in net.state_dict().items())
+    net.eval()
+    x = data.x_val[:4]
+    arch = space.random_arch(np.random.default_rng(3))
+    model = build_standalone(space, arch, data.in_channels, data.num_classes, data.image_size,
+                             supernet=net).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), net(x, arch), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("sampler", ["weighted", "fair"])
+def test_sampling_weights_and_fair_paths_on_choice_points_of_unequal_size(
+        space: SearchSpace, sampler: str, rng: np.random.Generator) -> None:
+    from supernet.train import sample_paths
+
+    steering = SteeringState(space)
+    steering.set_weights("layer1.block", {"conv3x3": 8.0, "conv5x5": 1.0, "sep3x3": 0.0})
+    steering.prune("head", "dense3")
+    steps = [sample_paths(steering, sampler, rng) for _ in range(400)]
+    paths = [p for step in steps for p in step]
+    layer1 = [p[space.position("layer1.block")] for p in paths]
+    assert {p[-1] for p in paths} == {"dense1", "dense2"} and all(space.accepts(p) for p in paths)
+    assert "sep3x3" not in layer1 or sampler == "fair"  # fair ignores weights, not prunes
+    if sampler == "weighted":
+        assert 6 < layer1.count("conv3x3") / max(layer1.count("conv5x5"), 1) < 11
+    else:  # strict fairness: every step uses every allowed op of every choice point
+        for step in steps:
+            assert len(step) == 3
+            for k, cp in enumerate(space):
+                assert {p[k] for p in step} == set(steering.allowed(cp.name))
