@@ -227,23 +227,44 @@ def _register_live_views(app: Dash, hub: LiveHub) -> None:
 
     @app.callback(Output(ids.LEADERBOARD, "data"), Output(ids.TIMELINE, "children"),
                   Output(ids.SESSION_PICK, "options"), Output(ids.EXPORT_STATUS, "children"),
-                  Output(ids.RENDERED_TABLES, "data"),
+                  Output(ids.TRUE_RANK, "children"), Output(ids.RENDERED_TABLES, "data"),
                   live(ids.LIVE_TABLES), Input(ids.SESSION, "data"), State(ids.RENDERED_TABLES, "data"))
     def tables(_events: Any, session: str | None, rendered: Any) -> tuple:
         if not session:
-            return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", None
+            return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", "", None
         view = hub.view(session)
         marker = marker_of(view, rendered, ids.LIVE_TABLES)
         options = [{"label": s, "value": s} for s in hub.sessions()]
         with view.lock:
-            rows = [{"rank": i + 1, **{k: r.get(k) for k in
-                                       ("arch", "accuracy", "params", "flops", "latency_ms", "generation")}}
-                    for i, r in enumerate(view.leaderboard)]
+            rows = [leaderboard_row(i + 1, r) for i, r in enumerate(view.leaderboard)]
             items = [html.Li(f"{t.get('user', 'worker')}: {t['text']}", className=f"tl-{t['kind']}")
                      for t in reversed(view.timeline)]
             exported = view.exports[-1] if view.exports else None
         status = f"last export: {exported['files'].get('model', '')}" if exported else ""
-        return rows, items, options, status, marker
+        return rows, items, options, status, true_rank_summary(rows), marker
+
+
+def leaderboard_row(rank: int, record: dict[str, Any]) -> dict[str, Any]:
+    """A leaderboard line; in tabular mode it also says where the candidate stands in the table."""
+    row = {"rank": rank, **{k: record.get(k) for k in
+                            ("arch", "accuracy", "params", "flops", "latency_ms", "generation")}}
+    scores = record.get("scores") or {}
+    if "table_rank" in scores:
+        row["table_rank"] = int(scores["table_rank"])
+        row["table_percentile"] = scores.get("table_percentile")
+    return row
+
+
+def true_rank_summary(rows: list[dict[str, Any]]) -> str:
+    """What a tabular search is for: how good its best find truly is among all entries."""
+    ranked = [r for r in rows if r.get("table_rank") is not None]
+    if not ranked:
+        return ""
+    best = min(ranked, key=lambda r: r["table_rank"])
+    text = f"best found: true rank {best['table_rank']:,} in the benchmark table"
+    if best.get("table_percentile") is not None:
+        text += f" (better than {best['table_percentile']:.2f} % of all entries)"
+    return text
 
 
 def _register_builder(app: Dash, hub: LiveHub) -> None:

@@ -85,6 +85,7 @@ LEADERBOARD = "leaderboard"
 EXPORT = "export-button"
 TRAIN_STANDALONE = "train-standalone-button"
 EXPORT_STATUS = "export-status"
+TRUE_RANK = "true-rank"  # tabular mode: where the best found stands in the whole table
 
 TIMELINE = "timeline"
 

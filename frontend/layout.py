@@ -23,6 +23,7 @@ LEADERBOARD_COLUMNS = [
     {"name": "FLOPs", "id": "flops", "type": "numeric", "format": {"specifier": ","}},
     {"name": "latency ms", "id": "latency_ms", "type": "numeric", "format": {"specifier": ".2f"}},
     {"name": "gen", "id": "generation", "type": "numeric"},
+    {"name": "true rank", "id": "table_rank", "type": "numeric", "format": {"specifier": ","}},
 ]
 
 
@@ -216,6 +217,7 @@ def views() -> html.Div:
                html.Div([html.Button("Export selected", id=ids.EXPORT),
                          html.Button("Train stand-alone", id=ids.TRAIN_STANDALONE)],
                         className="button-row"),
+               html.Div(id=ids.TRUE_RANK, className="hint"),
                html.Div(id=ids.EXPORT_STATUS, className="hint"),
                class_name="leaderboard"),
         hardware_panel(),

@@ -488,6 +488,10 @@ def test_real_tabular_session_obeys_the_latency_budget_slider(browser: Any, real
         _shot(pg, "hardware-tabular", ".panel.hardware")
         pg.click(f"#{ids.STOP}")
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
+        # the leaderboard says where the best find truly stands in the table
+        best = min(int(r["scores"]["table_rank"]) for r in _events(pg, "leaderboard")[-1]["data"]["records"])
+        _wait(pg, f"t => document.getElementById('{ids.TRUE_RANK}').textContent.startsWith(t)",
+              f"best found: true rank {best:,} in the benchmark table (better than ")
     finally:
         context.close()
 
