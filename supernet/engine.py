@@ -19,6 +19,7 @@ import torch
 from supernet.data import Dataset, load_dataset
 from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator, best_distinct
 from supernet.fitness import FitnessTable
+from supernet.hardware import LatencyMeter
 from supernet.latency_budget import LatencyObjective
 from supernet.model import Supernet
 from supernet.proxies import ProxyScorer, check_proxies, prescreen, proxy_batch
@@ -112,6 +113,7 @@ class SearchEngine:
         self.search = EvolutionarySearch(self.space, self.steering, config.search)
         self.fitness = FitnessTable(self.space)
         self.archive: list[CandidateRecord] = []
+        self.meter = _meter(self.space, self.data, config, self.trainer.device)
         self.latency = LatencyObjective(self.space)
         self.search.constraint = self.latency.allows
         self.scorer = (ProxyScorer(self.space, self.data.in_channels, self.data.num_classes,
@@ -143,20 +145,35 @@ class SearchEngine:
         proposals = self.search.propose()
         results = self.evaluator.evaluate([arch for arch, _ in proposals])
         generation = self.search.generation
+        latencies = self._latencies([arch for arch, _ in proposals])
         records = []
-        for (arch, parent), (accuracy, loss) in zip(proposals, results):
-            latency = self.evaluator.measure_latency(arch) if self.config.measure_latency else None
+        for (arch, parent), (accuracy, loss), (latency, extra) in zip(proposals, results, latencies):
             records.append(CandidateRecord(
                 arch=self.space.to_string(arch), index=self.space.index(arch),
                 accuracy=accuracy, loss=loss, params=self.supernet.params(arch),
                 flops=self.supernet.flops(arch), latency_ms=latency,
-                generation=generation, parent=parent, scores=self.proxy_scores(arch),
+                generation=generation, parent=parent, scores=self.proxy_scores(arch) | extra,
             ))
         self.search.tell(records)
         self.fitness.update(records)
         self.latency.observe(records)
         self.archive.extend(records)
         return records
+
+    def _latencies(self, archs: list[Arch]) -> list[tuple[float | None, dict[str, float]]]:
+        """Batch-1 latency of each arch, and its latency at ``eval.latency_batch`` (a score).
+
+        The whole generation goes to the meter at once, so its interleaved rounds spread
+        any load change on the machine over every candidate alike.
+        """
+        if not self.config.measure_latency:
+            return [(None, {}) for _ in archs]
+        single = self.meter.measure_many(archs)
+        batch = self.config.eval.latency_batch
+        if batch == 1:
+            return [(ms, {}) for ms in single]
+        batched = self.meter.measure_many(archs, batch)
+        return [(ms, {latency_score_key(batch): b}) for ms, b in zip(single, batched)]
 
     def proxy_scores(self, arch: Arch) -> dict[str, float]:
         """Zero-cost scores of a freshly initialised copy of ``arch`` (none configured: {})."""
@@ -172,8 +189,9 @@ class SearchEngine:
                          seed=self.config.seed)
 
     def host_latency(self, arch: Arch) -> float:
-        """Measured latency on this engine's device (cached), for comparing with other devices."""
-        return self.evaluator.measure_latency(arch)
+        """Batch-1 latency of the stand-alone net on this engine's device (cached), for
+        comparing with other devices."""
+        return self.meter.measure(arch)
 
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
         """Best distinct architectures seen, by supernet accuracy."""
@@ -232,6 +250,20 @@ class SearchEngine:
         engine.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
         engine.fitness.update(engine.archive)
         return engine
+
+
+def latency_score_key(batch: int) -> str:
+    """Where a candidate's latency at ``batch`` images lands in its ``scores``."""
+    return f"latency_ms_batch{batch}"
+
+
+def _meter(space: SearchSpace, data: Dataset, config: EngineConfig,
+           device: torch.device) -> LatencyMeter:
+    """One meter per engine, on its device: candidates are timed where this worker runs them."""
+    ev = config.eval
+    return LatencyMeter(space, data.in_channels, data.image_size, data.num_classes, device=device,
+                        batch_size=ev.latency_batch, warmup=ev.latency_warmup,
+                        repeats=ev.latency_repeats, seed=config.seed)
 
 
 def _surviving_weights(old: Supernet, new: Supernet) -> dict[str, torch.Tensor]:

@@ -10,8 +10,6 @@ noise.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -60,16 +58,25 @@ def best_distinct(records: Sequence[CandidateRecord], k: int) -> list[CandidateR
 
 @dataclass
 class EvalConfig:
+    """How candidates are scored, and how their latency is measured.
+
+    Latency is timed at batch 1 (interactive use) and, when ``latency_batch`` > 1,
+    also at that batch (throughput use): the two can rank architectures differently.
+    """
+
     bn_batches: int = 4
     bn_batch_size: int = 128
     batch_size: int = 512
     val_limit: int | None = None
+    latency_batch: int = 32
+    latency_warmup: int = 3
+    latency_repeats: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("bn_batches", "bn_batch_size", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"eval.{name} must be a positive integer, got {value!r}")
+        for name in ("bn_batches", "bn_batch_size", "batch_size", "latency_batch",
+                     "latency_repeats"):
+            _check_int(name, getattr(self, name), minimum=1)
+        _check_int("latency_warmup", self.latency_warmup, minimum=0)
         if self.val_limit is not None and (not isinstance(self.val_limit, int) or self.val_limit < 1):
             raise ValueError(f"eval.val_limit must be a positive integer or null, got {self.val_limit!r}")
 
@@ -83,6 +90,12 @@ class EvalConfig:
         if unknown:
             raise ValueError(f"unknown eval setting(s) {unknown}; known: {sorted(known)}")
         return cls(**data)
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"eval.{name} must be {kind}, got {value!r}")
 
 
 def _batchnorms(modules: Sequence[nn.Module]) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -109,7 +122,6 @@ class Evaluator:
         self.bn_batches = [
             chunk.to(device) for chunk in data.x_train[idx].split(self.config.bn_batch_size)
         ]
-        self._latency: dict[Arch, float] = {}
 
     @torch.no_grad()
     def recalibrate(self, arch: Arch) -> None:
@@ -148,26 +160,3 @@ class Evaluator:
             results.append(self._score(arch))
         self.supernet.train(was_training)
         return results
-
-    @torch.inference_mode()
-    def measure_latency(self, arch: Arch, batch: int = 1, repeats: int = 10,
-                        warmup: int = 2) -> float:
-        """Median forward time (ms) of the path on the supernet's device, cached per arch."""
-        arch = self.supernet.space.validate_arch(arch)
-        key = (*arch, f"batch={batch}")
-        if key not in self._latency:
-            was_training = self.supernet.training
-            self.supernet.eval()
-            x = self.x_val[:1].expand(batch, *self.x_val.shape[1:]).contiguous()
-            sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
-            times = []
-            for i in range(warmup + repeats):
-                sync()
-                start = time.perf_counter()
-                self.supernet(x, arch)
-                sync()
-                if i >= warmup:
-                    times.append((time.perf_counter() - start) * 1000.0)
-            self.supernet.train(was_training)
-            self._latency[key] = statistics.median(times)
-        return self._latency[key]

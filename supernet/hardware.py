@@ -555,6 +555,30 @@ def adapt_predictor(host: LatencyPredictor, archs: Sequence[Sequence[str]],
     return out
 
 
+def scale_predictor(host: LatencyPredictor, archs: Sequence[Sequence[str]],
+                    target_latencies: Sequence[float] | np.ndarray,
+                    device: str = "target") -> LatencyPredictor:
+    """The host model times one least-squares speed ratio, for a device that ranks like it.
+
+    When the ranks already agree, the few uploaded latencies only need to convert host
+    ms into target ms: one ratio ``s`` minimising ``|target - s * host_pred|^2`` keeps
+    the host's ranking (and :meth:`LatencyPredictor.fastest`) exactly, where a ridge
+    adaptation would spend them on per-op corrections that are mostly noise.
+    """
+    if len(archs) < 1:
+        raise ValueError("scaling needs at least 1 target measurement, got 0")
+    y = _as_vector("target latencies", target_latencies, len(archs))
+    prior = host.predict(archs)
+    scale = float(prior @ y / (prior @ prior)) if prior @ prior > 0 else math.nan
+    if not math.isfinite(scale) or scale <= 0:
+        raise ValueError("no positive speed ratio maps the host model onto these latencies: "
+                         "the host model predicts no positive latency for these architectures")
+    weights = host._require_fit()
+    out = LatencyPredictor(host.space, host.ridge, host.edge_ridge, device, host.active_only)
+    out._set(scale * weights, scale * host.intercept, len(y), {"scale": scale})
+    return out
+
+
 def _read_text(source: str | Path | bytes) -> str:
     """Bytes (an upload), a path, or the CSV text itself (anything with a newline)."""
     if isinstance(source, bytes):

@@ -7,7 +7,8 @@ analyst's latency budget into a constraint on proposals (an architecture whose
 predicted latency is over budget is never proposed); and it keeps predictors
 adapted to other devices from the few latencies an analyst uploads for them
 (the one-proxy-device method: when the ranks agree poorly with the host, the host
-model is corrected with a ridge fit instead of starting from scratch).
+model is corrected with a ridge fit instead of starting from scratch; when they
+agree, it is only scaled by the device's speed ratio).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from supernet.evaluate import CandidateRecord
-from supernet.hardware import LatencyPredictor, adapt_predictor, device_srcc, rank_correlation
+from supernet.hardware import (
+    LatencyPredictor,
+    adapt_predictor,
+    device_srcc,
+    rank_correlation,
+    scale_predictor,
+)
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
 
@@ -31,17 +38,26 @@ MIN_SAMPLES = 5
 
 @dataclass
 class DeviceReport:
-    """How a device's uploaded latencies relate to the host, and what adaptation reached."""
+    """How a device's uploaded latencies relate to the host, and what model it got.
+
+    A device ranking like the host (SRCC >= ``ADAPT_BELOW_SRCC``) gets the host model
+    times one speed ratio (``scale``); one ranking differently gets an adapted model
+    (``adapted``); ``note`` says why a device got neither.
+    """
 
     device: str
     n: int
-    srcc_host: float  # rank agreement of the host's latencies with the device's
+    srcc_host: float | None  # rank agreement of the host's latencies with the device's
     adapted: bool
     srcc_adapted: float | None  # cross-validated rank agreement of the adapted model
     fastest_ms: float  # the fastest uploaded latency: budgets below it are extrapolation
+    scale: float | None = None  # device ms per host ms, when the host model is only scaled
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-safe: an undefined rank agreement (NaN, older checkpoints) becomes None."""
+        return {k: None if isinstance(v, float) and math.isnan(v) else v
+                for k, v in asdict(self).items()}
 
 
 class LatencyObjective:
@@ -117,26 +133,38 @@ class LatencyObjective:
     # -- other devices -------------------------------------------------------------
     def add_device(self, device: str, archs: Sequence[Arch], latencies: Sequence[float],
                    host_latency: Callable[[Arch], float]) -> DeviceReport:
-        """Compare uploaded latencies of ``device`` with the host; adapt when ranks disagree."""
+        """Compare uploaded latencies of ``device`` with the host and give it a latency model:
+        the host's scaled when ranks agree, an adapted one when they disagree."""
         if device == HOST:
             raise ValueError(f"'{HOST}' names this worker's own device: pick another device name")
         if len(archs) < MIN_SAMPLES:
             raise ValueError(f"need latencies of at least {MIN_SAMPLES} architectures for "
                              f"device {device!r}, got {len(archs)}")
         host = [host_latency(a) for a in archs]
+        _require_spread(latencies, f"uploaded for device {device!r}")
+        _require_spread(host, "this worker measured for the uploaded architectures")
         srcc = device_srcc(host, latencies)
-        adapted = srcc < ADAPT_BELOW_SRCC and HOST in self.predictors
-        srcc_adapted = None
-        if adapted:
+        report = DeviceReport(device, len(archs), srcc, False, None, float(min(latencies)))
+        self.predictors.pop(device, None)
+        if HOST not in self.predictors:
+            report.note = self._no_host_model_note(device, srcc)
+        elif srcc < ADAPT_BELOW_SRCC:
             self.predictors[device] = adapt_predictor(self.predictors[HOST], archs, latencies,
                                                       device=device)
-            srcc_adapted = self._cross_validated_srcc(archs, latencies)
+            report.adapted = True
+            report.srcc_adapted = self._cross_validated_srcc(archs, latencies)
         else:
-            self.predictors.pop(device, None)
-        report = DeviceReport(device, len(archs), float(srcc), adapted, srcc_adapted,
-                              float(min(latencies)))
+            self.predictors[device] = scale_predictor(self.predictors[HOST], archs, latencies,
+                                                      device=device)
+            report.scale = self.predictors[device].chosen["scale"]
         self.devices[device] = report
         return report
+
+    def _no_host_model_note(self, device: str, srcc: float) -> str:
+        action = "adapting the host model" if srcc < ADAPT_BELOW_SRCC else "scaling the host model"
+        return (f"no host latency model yet ({len(self.measured)} of {MIN_SAMPLES} candidates "
+                f"measured), so {action} to {device} was not possible: no latency budget on "
+                f"{device} until you upload its latencies again once the host model exists")
 
     def _cross_validated_srcc(self, archs: Sequence[Arch], latencies: Sequence[float]) -> float:
         host = self.predictors[HOST]
@@ -165,6 +193,14 @@ class LatencyObjective:
                            for k, p in state["predictors"].items()}
         self.devices = {k: DeviceReport(**v) for k, v in state["devices"].items()}
         self.budget_ms, self.budget_device = state["budget_ms"], state["budget_device"]
+
+
+def _require_spread(latencies: Sequence[float], what: str) -> None:
+    """Equal latencies have no ranking: their SRCC would be NaN, meaningless and not JSON."""
+    if float(np.ptp(np.asarray(latencies, dtype=float))) == 0:
+        raise ValueError(f"the {len(latencies)} latencies {what} are all equal "
+                         f"({float(latencies[0]):.3g} ms): ranks cannot be compared; upload "
+                         f"latencies of architectures that differ in speed")
 
 
 def _cross_validated(archs: Sequence[Arch], latencies: Sequence[float],

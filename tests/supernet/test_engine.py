@@ -210,3 +210,28 @@ def test_an_edit_that_removes_a_choice_point_keeps_the_weights_of_the_later_laye
         assert old_key in old_w and new_key in new_w, (old_key, new_key)
         assert torch.equal(new_w[new_key], old_w[old_key]), cp
     assert f"kept {len(new_w)} of {len(new_w)} weight tensors" in detail
+
+
+def test_candidates_are_timed_as_stand_alone_nets_at_batch_1_and_the_configured_batch() -> None:
+    from supernet.engine import latency_score_key
+    from supernet.latency_budget import HOST
+
+    config = micro_config(measure_latency=True, eval=EvalConfig(
+        bn_batches=2, bn_batch_size=64, latency_batch=4, latency_warmup=1, latency_repeats=3))
+    engine = SearchEngine(config)
+    assert engine.meter.device == engine.device and engine.meter.repeats == 3
+    engine.train_steps(2)
+    records = engine.search_generation() + engine.search_generation()
+    cached = engine.meter.cached()
+    archs = [engine.space.from_string(r.arch) for r in records]
+    assert set(cached) == {(a, 1) for a in archs} | {(a, 4) for a in archs}
+    for r, arch in zip(records, archs):
+        assert r.latency_ms == cached[(arch, 1)] > 0
+        assert r.scores == {latency_score_key(4): cached[(arch, 4)]}
+    assert engine.latency.measured == {a: r.latency_ms for a, r in zip(archs, records)}
+    assert HOST in engine.latency.predictors and engine.latency.summary()["measured"] == 12
+    measurements = engine.meter.measurements
+    assert engine.host_latency(archs[0]) == records[0].latency_ms
+    assert engine.meter.measurements == measurements  # an uploaded device reuses the cache
+    budget = max(r.latency_ms for r in records)
+    assert "proposals limited" in engine.latency.set_budget(budget, engine.steering)

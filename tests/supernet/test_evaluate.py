@@ -57,12 +57,22 @@ def test_candidate_record_round_trips_through_json() -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [("bn_batches", 0), ("batch_size", -3),
-                                              ("val_limit", 0), ("bn_batch_size", 1.5)])
+                                              ("val_limit", 0), ("bn_batch_size", 1.5),
+                                              ("latency_batch", 0), ("latency_repeats", True),
+                                              ("latency_warmup", -1)])
 def test_eval_config_rejects_bad_values(field: str, value: object) -> None:
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ValueError, match=f"eval.{field} must be"):
         EvalConfig(**{field: value})
     with pytest.raises(ValueError, match="unknown eval setting"):
         EvalConfig.from_dict({"bn_batchez": 2})
+
+
+def test_eval_config_from_before_the_latency_settings_still_loads() -> None:
+    old = {"bn_batches": 2, "bn_batch_size": 64, "batch_size": 256, "val_limit": None}
+    config = EvalConfig.from_dict(old)
+    assert (config.latency_batch, config.latency_warmup, config.latency_repeats) == (32, 3, 10)
+    custom = EvalConfig(latency_batch=1, latency_warmup=0, latency_repeats=2)
+    assert EvalConfig.from_dict(json.loads(json.dumps(custom.to_dict()))) == custom
 
 
 def test_recalibration_sets_running_stats_to_the_paths_batch_statistics(
@@ -128,14 +138,3 @@ def test_evaluate_is_deterministic_and_keeps_the_training_mode(
         assert accuracy * 60 == pytest.approx(round(accuracy * 60))  # scored on exactly 60 images
     with pytest.raises(ValueError, match="not a candidate"):
         evaluator.evaluate([("none", "none", "none")])
-
-
-def test_latency_is_positive_and_cached(space: SearchSpace, trained: Supernet,
-                                        digits: Dataset) -> None:
-    evaluator = Evaluator(copy.deepcopy(trained), digits)
-    arch = space.from_index(5)
-    first = evaluator.measure_latency(arch, repeats=3)
-    assert first > 0
-    assert evaluator.measure_latency(arch, repeats=3) == first
-    assert evaluator.measure_latency(arch, batch=4, repeats=3) > 0
-    assert len(evaluator._latency) == 2

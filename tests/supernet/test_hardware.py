@@ -20,6 +20,7 @@ from supernet.hardware import (
     pareto_front,
     pareto_table,
     sample_within_budget,
+    scale_predictor,
     within_budget,
 )
 from supernet.space import Arch, CellTemplate, SearchSpace, cell_edges, edge_name
@@ -185,6 +186,22 @@ def test_adaptation_to_a_uniformly_slower_device_needs_few_samples(
     assert np.median(np.abs(host.predict(test) - test_y)) > 5.0
     with pytest.raises(ValueError, match="alpha"):
         adapt_predictor(host, few, target_y[200:208], alpha=-1.0)
+
+
+def test_scaling_keeps_the_host_ranking_and_converts_the_ms(nb201_space: SearchSpace) -> None:
+    archs, costs, rng = synthetic(nb201_space, seed=6, n=300)
+    host = LatencyPredictor(nb201_space).fit(
+        archs[:200], latency(nb201_space, archs[:200], costs, rng, 0.05))
+    target_y = 4.0 * latency(nb201_space, archs, costs, rng, 0.05)
+    scaled = scale_predictor(host, archs[200:210], target_y[200:210], device="phone")
+    assert scaled.chosen["scale"] == pytest.approx(4.0, rel=0.02) and scaled.n_samples == 10
+    assert scaled.device == "phone" and scaled.fastest()[0] == host.fastest()[0]
+    test, test_y = archs[220:], target_y[220:]
+    assert np.median(np.abs(scaled.predict(test) - test_y)) < 0.5
+    np.testing.assert_allclose(scaled.predict(test), 4.0 * host.predict(test), rtol=0.02)
+    upside_down = LatencyPredictor(nb201_space).fit(archs[:200], -host.predict(archs[:200]))
+    with pytest.raises(ValueError, match="no positive speed ratio"):
+        scale_predictor(upside_down, archs[200:210], target_y[200:210])
 
 
 # -- CSV -----------------------------------------------------------------------------

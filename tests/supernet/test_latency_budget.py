@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -82,12 +84,68 @@ def test_budget_filters_proposals_and_impossible_budgets_are_refused(
     assert all(objective.allows(a) for a in archs)
 
 
-def test_a_device_with_the_same_ranks_needs_no_adaptation(objective: LatencyObjective,
-                                                          nb201_space: SearchSpace) -> None:
+def test_a_device_with_the_same_ranks_gets_the_host_model_scaled(objective: LatencyObjective,
+                                                                  nb201_space: SearchSpace) -> None:
     archs = sample(nb201_space, 20, 4)
-    report = objective.add_device("phone", archs, [3 * latency(a) + 7 for a in archs], latency)
+    report = objective.add_device("phone", archs, [3 * latency(a) for a in archs], latency)
     assert report.srcc_host == pytest.approx(1.0, abs=1e-3) and not report.adapted  # ties round
-    assert "phone" not in objective.predictors
+    assert report.scale == pytest.approx(3.0, rel=0.05) and report.note == ""
+    probe = sample(nb201_space, 30, 10)
+    np.testing.assert_allclose(objective.predict(probe, "phone"), 3 * objective.predict(probe),
+                               rtol=0.05)
+    steering = SteeringState(nb201_space)
+    budget = float(np.median([3 * latency(a) for a in archs]))
+    assert "on phone" in objective.set_budget(budget, steering, "phone")
+    assert objective.budget_device == "phone"
+    assert all(objective.predict([a], "phone")[0] <= budget
+               for a in probe if objective.allows(a))
+    copy = LatencyObjective(nb201_space)
+    copy.load_state_dict(objective.state_dict())
+    np.testing.assert_allclose(copy.predict(probe, "phone"), objective.predict(probe, "phone"))
+
+
+def test_an_upload_before_the_host_model_exists_says_why_nothing_was_fitted(
+        nb201_space: SearchSpace) -> None:
+    obj = LatencyObjective(nb201_space)
+    obj.observe(records(nb201_space, sample(nb201_space, 3, 1)))
+    archs = sample(nb201_space, 30, 5)
+    slow = obj.add_device("npu", archs, [latency(a, slow_op="avg_pool_3x3") for a in archs], latency)
+    assert slow.srcc_host < 0.9 and not slow.adapted and slow.srcc_adapted is None
+    assert "no host latency model yet (3 of 5 candidates measured)" in slow.note
+    assert "adapting" in slow.note and obj.summary()["devices"]["npu"]["note"] == slow.note
+    same = obj.add_device("phone", archs, [2 * latency(a) for a in archs], latency)
+    assert same.scale is None and "scaling" in same.note
+    with pytest.raises(ValueError, match="no latency model for device 'npu'"):
+        obj.set_budget(5.0, SteeringState(nb201_space), "npu")
+    obj.observe(records(nb201_space, sample(nb201_space, 10, 2)))
+    again = obj.add_device("npu", archs, [latency(a, slow_op="avg_pool_3x3") for a in archs], latency)
+    assert again.adapted and again.note == "" and "npu" in obj.predictors
+
+
+@pytest.mark.parametrize(("uploaded", "host", "message"), [
+    (lambda a: 2.5, latency, "uploaded for device 'npu' are all equal \\(2.5 ms\\)"),
+    (latency, lambda a: 1.0, "this worker measured for the uploaded architectures are all equal"),
+])
+def test_equal_latencies_are_refused_instead_of_reporting_nan(
+        objective: LatencyObjective, nb201_space: SearchSpace,
+        uploaded: Callable[[Arch], float], host: Callable[[Arch], float], message: str) -> None:
+    archs = sample(nb201_space, 10, 4)
+    with pytest.raises(ValueError, match=message):
+        objective.add_device("npu", archs, [uploaded(a) for a in archs], host)
+    assert "npu" not in objective.devices and "npu" not in objective.predictors
+    json.dumps(objective.summary(), allow_nan=False)
+
+
+def test_a_nan_rank_agreement_from_an_old_checkpoint_reaches_json_as_none(
+        objective: LatencyObjective, nb201_space: SearchSpace) -> None:
+    state = objective.state_dict()
+    state["devices"] = {"old": {"device": "old", "n": 5, "srcc_host": float("nan"),
+                                "adapted": False, "srcc_adapted": None, "fastest_ms": 1.0}}
+    copy = LatencyObjective(nb201_space)
+    copy.load_state_dict(state)  # reports from before scale/note existed still load
+    summary = json.loads(json.dumps(copy.summary(), allow_nan=False))
+    assert summary["devices"]["old"]["srcc_host"] is None
+    assert summary["devices"]["old"]["scale"] is None and summary["devices"]["old"]["note"] == ""
 
 
 def test_a_device_where_one_op_is_slow_gets_an_adapted_model(objective: LatencyObjective,
