@@ -1,11 +1,13 @@
 """Load benchmark of the lab web process: N analysts, each steering a session, over Redis.
 
-One web process (the real app, ``create_app`` in this process on a free loopback
-port, through :class:`frontend.synthetic.LiveServer`) on the Redis bus; for each
-N in 1, 10, 50 there are N socket clients (python-socketio), each joined to its
-own session. A synthetic publisher feeds every session at a fixed event rate
-(``--rate`` progress events/s, the most frequent type a worker publishes) and
-acknowledges commands the way a worker does; a real worker per client would
+One web process (the real app, ``create_app`` on the Redis bus, under gunicorn with
+threads and simple-websocket as the Procfile runs it, on a free loopback port; no
+logins) and, for each N in 1, 10, 50, N socket clients (python-socketio, websocket
+transport), each joined to its own session. The Werkzeug dev server is not used: it
+never answers a websocket close frame, so every client disconnect waited 3 s.
+A synthetic publisher in this process feeds every session through Redis at a fixed
+event rate (``--rate`` progress events/s, the most frequent type a worker publishes)
+and acknowledges commands the way a worker does; a real worker per client would
 measure training, not delivery. Every client sends a steering command (``focus``)
 about once a second.
 
@@ -13,15 +15,16 @@ Per N, over ``--seconds`` (bounded; 10 s by default):
 
 - delivered events/s: events received by all clients together, per second;
   ``delivery_ratio`` compares that with what was published (1.0 = nothing lost);
-- p50/p95 delivery latency: publish timestamp -> client receive (the same clock,
-  loopback only). Progress events are relayed in batches every 0.3 s by design
-  (``navigator/server.py``), so that figure is mostly the batching; command
-  round trips (emit -> ``command_ack`` back) show the latency of a steering action;
+- p50 (median) / p95 delivery latency: publish timestamp -> client receive (the same
+  clock, loopback only). Progress events are relayed in batches every 0.3 s by design
+  (``navigator/server.py``), so that figure is mostly the batching; command round trips
+  (emit -> ``command_ack`` back) show the latency of a steering action;
 - commands sent and acknowledged, and errors (socket errors, lost events,
   unacknowledged commands).
 
 N=1 is the baseline of the same run: ``ratios`` give the N=10 and N=50 latencies
-over it. Prints human-readable lines, then one JSON object as the last line.
+over it. Prints human-readable lines, then one JSON object as the last line. An
+unreachable Redis is an error (exit status 2), not a skipped run.
 
     python -m benchmarks.load --json [--quick] [--redis redis://127.0.0.1:6379/15]
 """
@@ -31,16 +34,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 CLIENTS = (1, 10, 50)
-QUICK_CLIENTS = (1, 10)
+QUICK_CLIENTS = (1, 2)
+ROOT = Path(__file__).resolve().parents[1]
+URL_ENV = "NAVIGATOR_LOAD_REDIS_URL"  # how the gunicorn process learns the bus
+DRAIN_S = 3.0  # after the clock stops: the most to wait for in-flight batches and acks
 
 
 def _percentile(values: Sequence[float], q: int) -> float:
@@ -124,23 +136,20 @@ def _publish(bus: Any, sessions: list[str], rate: float, stop: threading.Event,
             stop.wait(delay)
 
 
-def run_clients(server: Any, n: int, seconds: float, rate: float, transport: str
-                ) -> dict[str, Any]:
-    sessions = [f"load-{uuid.uuid4().hex[:8]}" for _ in range(n)]
-    errors: list[str] = []
+def _connect(url: str, sessions: list[str], transport: str, errors: list[str]
+             ) -> list[_Analyst]:
     analysts: list[_Analyst] = []
     try:
         for session in sessions:
-            analysts.append(_Analyst(server.url, session, transport))
+            analysts.append(_Analyst(url, session, transport))
     except Exception as exc:  # noqa: BLE001 - a refused connection is a result, not a crash
         errors.append(f"connect: {exc}")
-    time.sleep(0.5)  # joins settle before the clock starts
-    counts = dict.fromkeys(sessions, 0)
-    stop = threading.Event()
-    publisher = threading.Thread(target=_publish, args=(server.bus, sessions, rate, stop, counts),
-                                 daemon=True)
+    return analysts
+
+
+def _steer_for(analysts: list[_Analyst], seconds: float, errors: list[str]) -> float:
+    """Every analyst steers once a second until ``seconds`` are up; returns the time taken."""
     start = time.perf_counter()
-    publisher.start()
     next_steer = start + 0.5
     while time.perf_counter() - start < seconds:
         if time.perf_counter() >= next_steer:
@@ -151,23 +160,51 @@ def run_clients(server: Any, n: int, seconds: float, rate: float, transport: str
                     errors.append(f"emit: {exc}")
             next_steer += 1.0
         time.sleep(0.02)
+    return time.perf_counter() - start
+
+
+def _drain(analysts: list[_Analyst], counts: dict[str, int]) -> None:
+    """Wait (at most DRAIN_S) until every published event and every ack has arrived."""
+    deadline = time.monotonic() + DRAIN_S
+    while time.monotonic() < deadline:
+        if all(a.received >= counts[a.session] and not a.sent for a in analysts):
+            return
+        time.sleep(0.05)
+
+
+def run_clients(url: str, bus: Any, n: int, seconds: float, rate: float, transport: str
+                ) -> dict[str, Any]:
+    sessions = [f"load-{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    errors: list[str] = []
+    analysts = _connect(url, sessions, transport, errors)
+    time.sleep(0.5)  # joins settle before the clock starts
+    counts = dict.fromkeys(sessions, 0)
+    stop = threading.Event()
+    publisher = threading.Thread(target=_publish, args=(bus, sessions, rate, stop, counts),
+                                 daemon=True)
+    publisher.start()
+    elapsed = _steer_for(analysts, seconds, errors)
     stop.set()
     publisher.join(5)
-    elapsed = time.perf_counter() - start
-    time.sleep(1.5)  # in-flight batches and acks arrive
+    _drain(analysts, counts)
+    for analyst in analysts:
+        analyst.close()
+    return _summary(n, analysts, counts, elapsed, rate, errors)
+
+
+def _summary(n: int, analysts: list[_Analyst], counts: dict[str, int], elapsed: float,
+             rate: float, errors: list[str]) -> dict[str, Any]:
     published = sum(counts[a.session] for a in analysts)
     received = sum(a.received for a in analysts)
     latencies = [x * 1000 for a in analysts for x in a.latencies]
     round_trips = [x * 1000 for a in analysts for x in a.round_trips]
     sent = sum(a.acked + len(a.sent) for a in analysts)
     acked = sum(a.acked for a in analysts)
-    errors += [e for a in analysts for e in a.errors]
+    errors = errors + [e for a in analysts for e in a.errors]
     if received < published:
         errors.append(f"{published - received} of {published} events not delivered")
     if acked < sent:
         errors.append(f"{sent - acked} of {sent} commands not acknowledged")
-    for analyst in analysts:
-        analyst.close()
     return {"clients": n, "seconds": round(elapsed, 2), "rate_per_session": rate,
             "published": published, "delivered": received,
             "delivered_events_per_s": round(received / elapsed, 1),
@@ -178,6 +215,87 @@ def run_clients(server: Any, n: int, seconds: float, rate: float, transport: str
             "command_rtt_p50_ms": round(_percentile(round_trips, 50), 1),
             "command_rtt_p95_ms": round(_percentile(round_trips, 95), 1),
             "errors": len(errors), "error_samples": errors[:5]}
+
+
+def web_app() -> Any:
+    """gunicorn app factory (``benchmarks.load:web_app()``): the app the benchmark measures.
+
+    A bare config, as :class:`frontend.synthetic.LiveServer` gives it: no logins, so the
+    figures are the relay's, not the login form's."""
+    from types import SimpleNamespace
+
+    from navigator.bus import make_bus
+    from navigator.server import create_app
+
+    config = SimpleNamespace(host="127.0.0.1", port=0, secret=uuid.uuid4().hex)
+    dash_app, _ = create_app(config, make_bus(os.environ[URL_ENV]))
+    return dash_app.server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WebProcess:
+    """The web app under gunicorn (one worker, threads), as the Procfile runs it, on loopback.
+
+    gunicorn's threaded worker answers a websocket close at once, where the Werkzeug dev
+    server left each client disconnect waiting 3 s for a reply that never came."""
+
+    def __init__(self, redis_url: str, startup_s: float = 60.0) -> None:
+        self.redis_url = redis_url
+        self.startup_s = startup_s
+        self.url = ""
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> WebProcess:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100",
+             "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2", "--no-control-socket",
+             "benchmarks.load:web_app()"],
+            cwd=ROOT, env=os.environ | {URL_ENV: self.redis_url},
+            stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_up()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _wait_up(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self.startup_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"the web process exited with status {self._proc.returncode}:"
+                                   f"\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the web process did not answer at {self.url} within "
+                           f"{self.startup_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 2000) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-chars:]
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._log.close()
 
 
 def _cleanup_redis(url: str) -> None:
@@ -194,13 +312,14 @@ def _cleanup_redis(url: str) -> None:
     client.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON object (always printed; kept for the Makefile)")
-    parser.add_argument("--quick", action="store_true", help="N = 1 and 10 only, 5 s each")
-    parser.add_argument("--seconds", type=float, help="measured seconds per N (default 10, quick 5)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: N = 1 and 2 only, 2 s each")
+    parser.add_argument("--seconds", type=float, help="measured seconds per N (default 10, quick 2)")
     parser.add_argument("--rate", type=float, default=10.0,
                         help="progress events per second per session (default %(default)s)")
     parser.add_argument("--transport", choices=["polling", "websocket"], default="websocket",
@@ -210,42 +329,61 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                           "redis://127.0.0.1:6379/15"),
                         help="Redis URL (default: %(default)s)")
     args = parser.parse_args(argv)
-    seconds = args.seconds or (5.0 if args.quick else 10.0)
-    if seconds <= 0 or args.rate <= 0:
+    args.seconds = args.seconds or (2.0 if args.quick else 10.0)
+    if args.seconds <= 0 or args.rate <= 0:
         parser.error("--seconds and --rate must be positive")
+    return args
 
-    from frontend.synthetic import LiveServer
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b and a == a and b == b else None  # None: nothing to compare
+
+
+def _ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Each N over the N=1 baseline of the same run."""
+    base = results["1"]
+    return {n: {"latency_p50": _ratio(r["latency_p50_ms"], base["latency_p50_ms"]),
+                "latency_p95": _ratio(r["latency_p95_ms"], base["latency_p95_ms"]),
+                "command_rtt_p50": _ratio(r["command_rtt_p50_ms"], base["command_rtt_p50_ms"]),
+                "command_rtt_p95": _ratio(r["command_rtt_p95_ms"], base["command_rtt_p95_ms"]),
+                "per_client_events_per_s": _ratio(r["delivered_events_per_s"] / int(n),
+                                                  base["delivered_events_per_s"])}
+            for n, r in results.items() if n != "1"}
+
+
+def _print_line(r: dict[str, Any]) -> None:
+    print(f"N={r['clients']:3d}: {r['delivered_events_per_s']:8.1f} events/s delivered "
+          f"({r['delivery_ratio']:.1%} of published), latency p50 {r['latency_p50_ms']:.1f} ms "
+          f"p95 {r['latency_p95_ms']:.1f} ms; commands {r['commands_acked']}/"
+          f"{r['commands_sent']} acked, rtt p95 {r['command_rtt_p95_ms']:.1f} ms; "
+          f"{r['errors']} errors", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
     from navigator.bus import make_bus
 
     try:
         bus = make_bus(args.redis)
     except ValueError as exc:
-        print(json.dumps({"skipped": str(exc)}))
-        return 0
-    report: dict[str, Any] = {"bus": "redis", "transport": args.transport, "results": {}}
+        message = f"load benchmark needs a Redis server: {exc} (start redis-server or pass --redis URL)"
+        print(message, file=sys.stderr)
+        print(json.dumps({"error": message}), flush=True)
+        return 2
+    began = time.perf_counter()
+    report: dict[str, Any] = {"bus": "redis", "server": "gunicorn gthread (1 worker)",
+                              "transport": args.transport, "baseline": "N=1", "results": {}}
     try:
-        with LiveServer(bus=bus) as server:
+        with WebProcess(args.redis) as web:
             for n in QUICK_CLIENTS if args.quick else CLIENTS:
-                r = run_clients(server, n, seconds, args.rate, args.transport)
+                r = run_clients(web.url, bus, n, args.seconds, args.rate, args.transport)
                 report["results"][str(n)] = r
-                print(f"N={n:3d}: {r['delivered_events_per_s']:8.1f} events/s delivered "
-                      f"({r['delivery_ratio']:.1%} of published), latency p50 "
-                      f"{r['latency_p50_ms']:.1f} ms p95 {r['latency_p95_ms']:.1f} ms; commands "
-                      f"{r['commands_acked']}/{r['commands_sent']} acked, rtt p95 "
-                      f"{r['command_rtt_p95_ms']:.1f} ms; {r['errors']} errors", flush=True)
+                _print_line(r)
     finally:
         _cleanup_redis(args.redis)
-    base = report["results"]["1"]
-
-    def ratio(a: float, b: float) -> float | None:
-        return round(a / b, 3) if b and a == a and b == b else None  # None: nothing to compare
-
-    report["ratios"] = {n: {"latency_p95": ratio(r["latency_p95_ms"], base["latency_p95_ms"]),
-                            "command_rtt_p95": ratio(r["command_rtt_p95_ms"],
-                                                     base["command_rtt_p95_ms"]),
-                            "per_client_events_per_s": ratio(r["delivered_events_per_s"] / int(n),
-                                                             base["delivered_events_per_s"])}
-                        for n, r in report["results"].items() if n != "1"}
+        bus.close()
+    report["ratios"] = _ratios(report["results"])
+    report["wall_s"] = round(time.perf_counter() - began, 1)
     print(json.dumps(report), flush=True)
     return 0
 

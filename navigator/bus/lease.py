@@ -9,7 +9,9 @@ session -> request JSON plus the holding worker) for entries without a lease,
 claims it with ``SET NX`` and resumes the session from its checkpoint. A worker
 whose renewal finds another worker's id in the key has been taken over (it was
 stalled, not dead) and must stop at once without writing a checkpoint, so two
-workers never write the same session.
+workers never write the same session. A worker that cannot reach Redis to renew
+for a whole TTL counts its lease as lost the same way: by then the key may have
+expired and another worker may have resumed the session.
 
 Worker hosts also announce themselves (sorted set ``navigator:workers`` scored by
 the expiry of the announcement, info in hash ``navigator:workerinfo``), so the web
@@ -303,9 +305,12 @@ class RedisCoordinator(Coordinator):
 class SessionLease:
     """Our lease on one session, renewed by a heartbeat thread until released or lost.
 
-    ``on_lost`` runs (once, on the heartbeat thread) when a renewal finds another
-    worker's id in the lease: the session was taken over and must stop at once.
-    A renewal that fails because the bus is unreachable is simply retried.
+    The lease is lost when a renewal finds another worker's id (the session was taken
+    over) or when no renewal has succeeded for ``ttl_s``: by then the key may have
+    expired in Redis and another worker may be running the session from its checkpoint,
+    so a worker that cannot prove it still holds the lease must act as if it did not.
+    ``on_lost`` runs once, on the heartbeat thread; ``lost`` turns True at the deadline
+    even while a renewal hangs on an unreachable server.
     """
 
     def __init__(self, coordinator: Coordinator, session: str, worker: str, ttl_s: float = 10.0,
@@ -315,9 +320,19 @@ class SessionLease:
         self.worker = worker
         self.ttl_s = ttl_s
         self.on_lost = on_lost
-        self.lost = False
+        self._lost = False
+        self._renewed = time.monotonic()  # the claim just set the key's expiry
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def lost(self) -> bool:
+        """Taken over, or not renewed within the TTL; once lost, always lost."""
+        with self._lock:
+            if not self._lost and not self._stop.is_set():
+                self._lost = time.monotonic() - self._renewed >= self.ttl_s
+            return self._lost
 
     @property
     def held(self) -> bool:
@@ -329,17 +344,30 @@ class SessionLease:
         self._thread.start()
         return self
 
+    def _pause(self) -> float:
+        """Every ttl/3, but never past the deadline, so a loss is reported on time."""
+        return max(0.0, min(self.ttl_s / 3, self._renewed + self.ttl_s - time.monotonic()))
+
     def _beat(self) -> None:
-        while not self._stop.wait(self.ttl_s / 3):
-            try:
-                ok = self.coordinator.renew(self.session, self.worker, self.ttl_s)
-            except Exception:  # noqa: BLE001 - bus unreachable: the next beat retries
-                continue
-            if not ok:
-                self.lost = True
+        while not self._stop.wait(self._pause()):
+            if not self.lost:
+                self._renew()
+            if self.lost:
                 if self.on_lost is not None:
                     self.on_lost()
                 return
+
+    def _renew(self) -> None:
+        attempt = time.monotonic()
+        try:
+            ok = self.coordinator.renew(self.session, self.worker, self.ttl_s)
+        except Exception:  # noqa: BLE001 - bus unreachable: retried until the TTL runs out
+            return
+        with self._lock:
+            if not ok:
+                self._lost = True
+            elif not self._lost:
+                self._renewed = attempt
 
     def release(self) -> None:
         """Stop renewing and give the lease back (if it is still ours)."""

@@ -402,3 +402,88 @@ def test_two_workers_two_users_a_watcher_and_a_killed_worker(tmp_path: Path, red
             log.close()
         bus.close()
 
+
+
+# -- a worker cut off from Redis ---------------------------------------------------------------
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own on a free port, so the test can cut workers off."""
+    import shutil
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("NAVIGATOR_REQUIRE_REDIS", "") not in ("", "0"):
+            pytest.fail("Redis is required but redis-server is not on PATH")
+        pytest.skip("redis-server is not on PATH")
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def answers() -> bool:
+        try:
+            return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    until(answers, timeout=10, what=f"redis-server on port {port}")
+    yield url, proc
+    proc.kill()
+    proc.wait(5)
+
+
+def _cut_off(proc: subprocess.Popen[bytes]) -> float:
+    """Shut the server down (its port closes): every later renewal fails for real."""
+    proc.terminate()
+    proc.wait(5)
+    return time.monotonic()
+
+
+@pytest.mark.redis
+def test_a_lease_that_cannot_be_renewed_for_a_ttl_is_lost(
+        own_redis: tuple[str, subprocess.Popen[bytes]]) -> None:
+    url, proc = own_redis
+    bus = make_bus(url)
+    coord = bus.coordinator()
+    lost: list[float] = []
+    assert coord.claim("cut", "w1", 1.0, {"session": "cut"})
+    lease = SessionLease(coord, "cut", "w1", ttl_s=1.0,
+                         on_lost=lambda: lost.append(time.monotonic())).start()
+    time.sleep(1.3)
+    assert coord.holder("cut") == "w1" and lease.held  # renewed past its first expiry
+    cut = _cut_off(proc)
+    until(lambda: lost, timeout=3, what="the lease reported lost")
+    assert lease.lost and not lease.held
+    assert lost[0] - cut <= 1.0 + 0.5  # within the TTL of the last renewal, plus a beat
+    time.sleep(0.5)
+    lease.release()
+    bus.close()
+    assert len(lost) == 1
+
+
+@pytest.mark.redis
+def test_a_worker_cut_off_from_redis_stops_and_writes_no_checkpoint(
+        tmp_path: Path, own_redis: tuple[str, subprocess.Popen[bytes]]) -> None:
+    url, proc = own_redis
+    bus = make_bus(url)
+    host = WorkerHost(bus, options(tmp_path), max_sessions=1, worker_id="w1", lease_ttl_s=1.0)
+    worker = host.start_session({"session": "island", "owner": "ana",
+                                 "config": LAB | {"train": LAB["train"] | {"epochs": 200}}})
+    assert worker is not None
+    until(lambda: any(e.type == "checkpoint" for e in bus.history("island")), what="a checkpoint")
+    checkpoint = tmp_path / "checkpoints" / "island.pt"
+    cut_wall = time.time()
+    cut = _cut_off(proc)
+    _, thread = host.workers["island"]
+    thread.join(1.0 + 10)
+    assert not thread.is_alive() and worker.lost  # another worker may be resuming it by now
+    assert time.monotonic() - cut < 1.0 + 10
+    written = checkpoint.stat().st_mtime
+    assert written < cut_wall + 1.0 + 0.5  # nothing after the loss: the last file is its own
+    time.sleep(0.5)
+    assert checkpoint.stat().st_mtime == written
+    bus.close()
