@@ -15,8 +15,9 @@ Proxies (``PROXIES``; every one is "higher is better"):
   over the eigenvalues ``l`` of the correlation matrix of per-sample input
   Jacobians, ``k = 1e-5``;
 - ``snip``, ``grad_norm``, ``grasp``, ``fisher`` (as in Abdelfattah et al., "Zero-Cost
-  Proxies for Lightweight NAS", 2021): per-weight (``fisher``: per-channel) saliencies
-  of the cross-entropy on the batch, summed over every conv and linear layer;
+  Proxies for Lightweight NAS", 2021): per-weight (``fisher``: per-channel, counted once
+  per weight of the channel) saliencies of the cross-entropy on the batch, summed over
+  every conv and linear layer;
 - ``params`` and ``flops``: the honest baselines every proxy has to beat.
 
 Why every proxy is a pure function of the model: a proxy never writes a parameter,
@@ -220,25 +221,32 @@ def grasp(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Per-channel Fisher information of every conv/linear output, summed.
+    """Per-channel Fisher information of every conv/linear output, counted once per weight.
 
-    For layer output ``a`` and ``g = dL/da``: ``0.5 * mean_n (sum_hw a * g)^2``.
+    For layer output ``a`` and ``g = dL/da`` channel ``k`` scores
+    ``0.5 * mean_n (sum_hw a * g)^2``. The reference broadcasts that score to each of the
+    channel's weights before summing, so it is weighted by the fan-in ``weight[k].numel()``
+    here too: without it a 3x3 conv's channels would count no more than a 1x1 conv's.
     """
-    acts: list[torch.Tensor] = []
-    handles = [m.register_forward_hook(lambda _m, _i, out: acts.append(out))
-               for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    acts: list[tuple[int, torch.Tensor]] = []
+
+    def keep(module: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
+        acts.append((module.weight[0].numel(), out))
+
+    handles = [m.register_forward_hook(keep) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         with torch.enable_grad(), _training(model, True):
             loss = nn.functional.cross_entropy(_forward(model, x), y)
     finally:
         for handle in handles:
             handle.remove()
-    grads = torch.autograd.grad(loss, acts, allow_unused=True)
+    grads = torch.autograd.grad(loss, [act for _, act in acts], allow_unused=True)
     total = 0.0
-    for act, grad in zip(acts, grads):
+    for (fan_in, act), grad in zip(acts, grads):
         if grad is not None:
             g_nk = (act * grad).sum(dim=tuple(range(2, act.dim()))) if act.dim() > 2 else act * grad
-            total += float(g_nk.detach().pow(2).mean(0).mul(0.5).sum())
+            total += fan_in * float(g_nk.detach().pow(2).mean(0).mul(0.5).sum())
     return total
 
 

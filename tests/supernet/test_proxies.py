@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.func import functional_call
+from torch.nn import functional as F
 
 from supernet.model import Supernet
 from supernet.proxies import (
+    JACOB_COV_K,
     NASWOT_JITTER,
     PROXIES,
     ProxyScorer,
@@ -87,6 +92,144 @@ def test_synflow_follows_the_conservation_law_with_abs_weights_and_bn_bypassed()
     w1, w2 = (m.weight.detach().double().abs() for m in (model[0], model[3]))
     r = float((w2 @ w1 @ torch.ones(4, dtype=torch.float64)).sum())
     assert score("synflow", model, torch.randn(6, 4), torch.zeros(6)) == pytest.approx(2 * r)
+
+
+def test_synflow_computes_in_float64_where_float32_overflows() -> None:
+    # 15 bias-free layers of 2 units, |w| = 1000: R = 2 * 2000**15 ~ 7e49 overflows float32
+    # (max 3e38) and a float32 sum would be inf; synflow of such a chain is exactly 15 R.
+    depth, width, magnitude = 15, 2, 1000.0
+    model = nn.Sequential(*(nn.Linear(width, width, bias=False) for _ in range(depth)))
+    with torch.no_grad():
+        for k, layer in enumerate(model):
+            layer.weight.fill_(magnitude if k % 2 else -magnitude)
+    r = width * (width * magnitude) ** depth
+    assert score("synflow", model, torch.randn(3, width), torch.zeros(3)) == pytest.approx(
+        depth * r, rel=1e-12)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_synflow_runs_every_layer_of_a_real_subnet_in_float64(
+        tiny_space: SearchSpace, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    model = ProxyScorer(tiny_space, 1, 10).build(("nor_conv_3x3",) * 6, 8)
+    seen: list[tuple[torch.dtype, torch.dtype]] = []
+
+    def record(_m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
+        seen.append((inp[0].dtype, out.dtype))
+
+    handles = [m.register_forward_hook(record) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    score("synflow", model, *batch)
+    for handle in handles:
+        handle.remove()
+    assert len(seen) >= len(handles) > 6
+    assert set(seen) == {(torch.float64, torch.float64)}
+
+
+# -- reference values on a hand-built network ---------------------------------------
+# Each proxy is compared with the definition of Abdelfattah et al.'s reference code
+# (SamsungLabs/zero-cost-nas, foresight/pruners/measures), recomputed here another way.
+# The network has biases (excluded from every saliency), a batch norm (train mode: batch
+# statistics) and both a conv and a linear layer; float64 so the match can be tight.
+
+
+@pytest.fixture
+def hand_net() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(3 * 4 * 4, 5)).double()
+
+
+@pytest.fixture
+def hand_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(1)
+    return (torch.randn(6, 2, 4, 4, generator=gen, dtype=torch.float64),
+            torch.randint(0, 5, (6,), generator=gen))
+
+
+def _layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def _backward_copy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> nn.Module:
+    """A train-mode copy of ``model`` with ``.grad`` of the batch cross-entropy filled in."""
+    net = copy.deepcopy(model).train()
+    F.cross_entropy(net(x), y).backward()
+    return net
+
+
+def test_snip_is_the_sum_of_abs_weight_times_gradient(
+        hand_net: nn.Module, hand_batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    net = _backward_copy(hand_net, *hand_batch)
+    expected = sum(float((m.weight.detach() * m.weight.grad).abs().sum()) for m in _layers(net))
+    assert score("snip", hand_net, *hand_batch) == pytest.approx(expected, rel=1e-10)
+
+
+def test_grad_norm_sums_the_per_layer_l2_norms(
+        hand_net: nn.Module, hand_batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    layers = _layers(_backward_copy(hand_net, *hand_batch))
+    expected = sum(float(torch.linalg.vector_norm(m.weight.grad)) for m in layers)
+    global_norm = float(torch.linalg.vector_norm(torch.cat([m.weight.grad.flatten()
+                                                             for m in layers])))
+    assert expected > 1.01 * global_norm  # the two reductions are told apart
+    assert score("grad_norm", hand_net, *hand_batch) == pytest.approx(expected, rel=1e-10)
+
+
+def test_grasp_is_minus_weights_dot_hessian_times_gradient(
+        hand_net: nn.Module, hand_batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, y = hand_batch
+    net = copy.deepcopy(hand_net).train()
+    names = [f"{n}.weight" for n, m in net.named_modules() if m in _layers(net)]
+    shapes = [net.get_parameter(n).shape for n in names]
+    theta = torch.cat([net.get_parameter(n).detach().flatten() for n in names])
+
+    def loss(flat: torch.Tensor) -> torch.Tensor:
+        chunks = flat.split([s.numel() for s in shapes])
+        weights = {n: c.reshape(s) for n, c, s in zip(names, chunks, shapes)}
+        return F.cross_entropy(functional_call(net, weights, (x,)), y)
+
+    gradient = torch.autograd.functional.jacobian(loss, theta)
+    hessian = torch.autograd.functional.hessian(loss, theta)  # the full one, across layers
+    expected = float(-theta @ (hessian @ gradient))
+    assert abs(expected) > 1e-6
+    assert score("grasp", hand_net, *hand_batch) == pytest.approx(expected, rel=1e-8)
+
+
+def test_fisher_counts_each_channel_once_per_weight_like_the_reference(
+        hand_net: nn.Module, hand_batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    # The reference's per-channel score is 0.5 * mean_n (dL/dm_nk)^2 for a gate m_nk = 1 on
+    # channel k of sample n's layer output (= sum_hw act * grad), broadcast to the channel's
+    # weight[k] (its fan-in) before the sum over all weights.
+    x, y = hand_batch
+    net = copy.deepcopy(hand_net).train()
+    layers = _layers(net)
+    gates = [torch.ones(len(x), m.weight.shape[0], dtype=x.dtype, requires_grad=True)
+             for m in layers]
+
+    def gated(gate: torch.Tensor) -> Callable[..., torch.Tensor]:
+        return lambda _m, _i, out: out * gate.reshape(*gate.shape, *[1] * (out.dim() - 2))
+
+    handles = [m.register_forward_hook(gated(g)) for m, g in zip(layers, gates)]
+    grads = torch.autograd.grad(F.cross_entropy(net(x), y), gates)
+    for handle in handles:
+        handle.remove()
+    expected = sum(m.weight[0].numel() * float(0.5 * g.pow(2).mean(0).sum())
+                   for m, g in zip(layers, grads))
+    assert score("fisher", hand_net, *hand_batch) == pytest.approx(expected, rel=1e-10)
+
+
+def test_jacob_cov_scores_the_eigenvalues_of_the_jacobian_correlations(
+        hand_net: nn.Module, hand_batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, y = hand_batch
+    net = copy.deepcopy(hand_net).train()
+    inputs = x.clone().requires_grad_(True)
+    net(inputs).sum().backward()  # the reference: one backward of the batch's summed output
+    jac = inputs.grad.reshape(len(x), -1).numpy()
+    centred = jac - jac.mean(1, keepdims=True)
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    eig = np.linalg.eigvals(unit @ unit.T).real
+    expected = -np.sum(np.log(eig + JACOB_COV_K) + 1.0 / (eig + JACOB_COV_K))
+    assert eig.min() > 1e-3  # a well-conditioned case: no clipping involved
+    assert score("jacob_cov", hand_net, x, y) == pytest.approx(float(expected), rel=1e-9)
 
 
 def test_every_proxy_leaves_the_model_unchanged(micro_space: SearchSpace,
