@@ -4,9 +4,10 @@ x = mean accuracy of the candidates that use the block, y = how often it was eva
 colour = choice point (``figures.block_information``). It redraws with the fitness
 heatmap's live trigger (``fitness``, ``steering``, ``candidates`` and ``space`` events).
 
-- **hover** a dot: the status line says where the block sits in the template (choice point
-  k of N) and how many mapped candidates use it, and those candidates are ringed on the
-  architecture map. The server sends the matching arch strings to a store; the browser
+- **hover** a dot: the block's brick is outlined in the template strip under the dots
+  (``figures.template_strip``: every choice point with its candidates, pruned ones faded),
+  the status line says where it sits (choice point k of N) and how many mapped candidates
+  use it, and those candidates are ringed on the architecture map. The server sends the matching arch strings to a store; the browser
   draws the ring as an overlay trace on the map (``assets/block_view.js``), so the map's
   own live updates (``navigator_glue.liveMap``) and lasso selection are left untouched.
 - **click** a dot: prune / restore or lock / unlock it, after the same preview and confirm
@@ -48,6 +49,8 @@ def blocks_panel() -> html.Section:
         dcc.Graph(id=ids.BLOCKS, config={"displaylogo": False}, style={"height": "340px"},
                   clear_on_unhover=True),
         html.Div(HOVER_HINT, id=ids.BLOCK_INFO, className="hint"),
+        dcc.Graph(id=ids.BLOCK_TEMPLATE, config={"displaylogo": False, "displayModeBar": False},
+                  style={"height": "200px"}),
         html.Div([html.Span(id=ids.BLOCK_PREVIEW, className="hint"),
                   html.Button("Confirm", id=ids.BLOCK_CONFIRM, className="primary")],
                  className="button-row"),
@@ -136,8 +139,25 @@ def register_block_view(app: Dash, hub: LiveHub) -> None:
         using = archs_using(space, decoded, archs, cp, op)
         where = position_of([c.name for c in space], cp)
         return ({"session": session, "choice_point": cp, "op": op, "archs": using},
-                f"{op} at {cp}: {where} in the template · used by {len(using):,} of "
+                f"{op} at {cp}: {where} in the template (outlined below) · used by {len(using):,} of "
                 f"{len(archs):,} candidates on the map (ringed there)")
+
+    @app.callback(Output(ids.BLOCK_TEMPLATE, "figure"), Input(ids.BLOCK_HOVER, "data"),
+                  Input(ids.RENDERED_BLOCKS, "data"), Input(ids.THEME, "data"),
+                  State(ids.SESSION, "data"))
+    def template(hover: dict | None, _rendered: Any, theme: str | None, session: str | None
+                 ) -> Any:
+        """Redrawn on hover and whenever the dots were (steering edits fade bricks)."""
+        if not session:
+            return figures.template_strip([], {}, None, theme == "dark")
+        view = hub.view(session)
+        with view.lock:
+            if view.space is None:
+                raise PreventUpdate
+            cps, steering = view.space["choice_points"], dict(view.steering)
+        mark = ((hover["choice_point"], hover["op"]) if hover and hover.get("session") == session
+                else None)
+        return figures.template_strip(cps, steering, mark, theme == "dark")
 
     @app.callback(Output(ids.BLOCK_PENDING, "data"), Output(ids.BLOCK_PREVIEW, "children"),
                   Input(ids.BLOCKS, "clickData"), State(ids.BLOCK_MODE, "value"),

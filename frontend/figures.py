@@ -217,6 +217,43 @@ def chain_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bo
     return fig
 
 
+HIGHLIGHT_COLOUR = "#ff6d00"  # the hovered block: its brick here, its candidates' rings on the map
+
+
+def template_strip(choice_points: list[dict[str, Any]], steering: dict[str, Any],
+                   highlight: tuple[str, str] | None = None, dark: bool = False) -> go.Figure:
+    """The whole template as columns of bricks (one column per choice point, one brick per
+    candidate), so that a block hovered in another view can be shown where it sits.
+
+    Pruned bricks, and those shut out by a lock on their choice point, are faded; a locked
+    brick has a dark outline; the ``highlight`` (choice point, op) an orange one, in a shape
+    named "highlight" (what tests look for).
+    """
+    pruned, locked = steering.get("pruned", {}) or {}, steering.get("locked", {}) or {}
+    fig = _base("Template: where the hovered block sits", dark, xaxis={"visible": False},
+                yaxis={"visible": False}, showlegend=False, height=200)
+    for x, cp in enumerate(choice_points):
+        name = cp["name"]
+        fig.add_annotation(x=x, y=1.0, text=name, showarrow=False, font={"size": 9},
+                           textangle=-30 if len(choice_points) > 8 else 0)
+        for row, op in enumerate(cp["candidates"]):
+            y = 0.5 - 0.55 * row
+            out = op in pruned.get(name, []) or (name in locked and locked[name] != op)
+            marked = highlight == (name, op)
+            line = ({"width": 4, "color": HIGHLIGHT_COLOUR} if marked else
+                    {"width": 2, "color": "#263238"} if locked.get(name) == op else {"width": 0})
+            fig.add_shape(type="rect", x0=x - 0.44, x1=x + 0.44, y0=y - 0.24, y1=y + 0.24,
+                          fillcolor=_brick_colour(op), line=line, opacity=0.25 if out else 0.85,
+                          name="highlight" if marked else f"{name}/{op}")
+            fig.add_annotation(x=x, y=y, text=op, showarrow=False,
+                               font={"size": 9, "color": "white"})
+    rows = max((len(cp["candidates"]) for cp in choice_points), default=1)
+    fig.update_xaxes(range=[-0.6, max(len(choice_points), 1) - 0.4])
+    fig.update_yaxes(range=[0.5 - 0.55 * rows, 1.2])
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
 def architecture_graph(arch: str | None, record: dict[str, Any] | None = None, dark: bool = False,
                        title: str = "Candidate") -> go.Figure:
     """A cell drawing for NAS-Bench-201 strings (they name inputs with ``~``), bricks for chains."""

@@ -123,6 +123,7 @@ SEL_FIGURE = "selection-fitness-figure"
 BLOCKS = "blocks"
 BLOCK_MODE = "blocks-mode"
 BLOCK_INFO = "blocks-info"
+BLOCK_TEMPLATE = "block-template"  # the template strip: where a hovered block sits
 BLOCK_PREVIEW = "blocks-preview"
 BLOCK_CONFIRM = "blocks-confirm"
 BLOCK_PENDING = "blocks-pending-store"

@@ -510,22 +510,23 @@ def _ensure_session(page: Any, worker: SyntheticWorker) -> str:
     return _session(page)
 
 
-def _isolated_block(page: Any) -> dict:
+def _isolated_block(page: Any, among: list[list[str]] | None = None) -> dict:
     """An active block dot (not pruned, excluded or locked, on a choice point with another
-    active dot, so pruning it is legal) far from every other dot, so that hovering or
-    clicking its pixel can only mean it."""
-    return page.evaluate(f"""() => {{ const gd = {GRAPH.format(id=ids.BLOCKS)}, fl = gd._fullLayout;
+    active dot, so pruning it is legal; one of ``among`` [choice point, op] when given) far
+    from every other dot, so that hovering or clicking its pixel can only mean it."""
+    return page.evaluate(f"""(among) => {{ const gd = {GRAPH.format(id=ids.BLOCKS)}, fl = gd._fullLayout;
         const dots = [];
         gd.data.forEach((t, c) => (t.customdata || []).forEach((cd, i) => dots.push({{
             c, i, cp: cd[0], op: cd[1], x: t.x[i], y: t.y[i], px: fl.xaxis.d2p(t.x[i]),
             py: fl.yaxis.d2p(t.y[i]), active: c < gd.data.length - 1 && t.customdata.length > 1
                 && (!Array.isArray(t.marker.symbol) || t.marker.symbol[i] !== 'star')}})));
         let best = null, gap = -1;
-        for (const d of dots.filter(d => d.active)) {{
+        const wanted = d => !among || among.some(([cp, op]) => cp === d.cp && op === d.op);
+        for (const d of dots.filter(d => d.active && wanted(d))) {{
             const near = Math.min(...dots.filter(o => o !== d).map(o => Math.hypot(o.px - d.px, o.py - d.py)));
             if (near > gap) {{ best = d; gap = near; }}
         }}
-        return Object.assign(best, {{gap}}); }}""")
+        return Object.assign(best, {{gap}}); }}""", among)
 
 
 def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any,
@@ -558,6 +559,13 @@ def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any
         return t ? t.x.length : false; }}""", [cp, op]).json_value()
     using = {r["arch"] for r in s.records if s.space.from_string(r["arch"])[k] == op}
     assert ring == len(using) > 0
+    # ... and its brick is outlined in the template strip, in its choice point's column
+    outlined = _wait(page, f"""() => {{ const g = {GRAPH.format(id=ids.BLOCK_TEMPLATE)};
+        const s = g && g.layout.shapes && g.layout.shapes.find(s => s.name === 'highlight');
+        return s ? [s.x0, s.x1, s.y0] : false; }}""").json_value()
+    assert outlined[0] < k < outlined[1]
+    row = list(s.space.choice_point(cp).candidates).index(op)
+    assert outlined[2] == pytest.approx(0.5 - 0.55 * row - 0.24)
     _shot(page, "blocks-hover", ".main")
     page.mouse.move(5, 5)  # unhover: the ring goes away
     _wait(page, f"() => !{GRAPH.format(id=ids.MAP)}.data.some(t => t.meta && t.meta.blockHighlight)")
@@ -587,8 +595,13 @@ def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any
 
 def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
     """Prune an isolated block from the block view of a real session and check, in the
-    data, that no candidate evaluated after the worker acknowledged it uses that block."""
-    block = _isolated_block(pg)
+    data, that no candidate evaluated after the worker acknowledged it uses that block.
+
+    The block is one the latest generation used, and two generations of later candidates
+    must avoid it, so that the check could not pass by the search simply not trying it."""
+    recent = sorted({(cp.name, op) for r in _events(pg, "candidates")[-1]["data"]["records"]
+                     for cp, op in zip(space, space.from_string(r["arch"]))})
+    block = _isolated_block(pg, [list(pair) for pair in recent])
     cp, op = block["cp"], block["op"]
     for attempt in range(3):  # a live redraw may eat a click
         x, y = _point_of(pg, ids.BLOCKS, block["x"], block["y"])
@@ -601,7 +614,7 @@ def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
         except Exception:
             if attempt == 2:
                 raise
-            block = _isolated_block(pg)  # the dot may have moved with the new evaluations
+            block = _isolated_block(pg, [list(pair) for pair in recent])  # the dot may have moved
             cp, op = block["cp"], block["op"]
     pg.click(f"#{ids.BLOCK_CONFIRM}")
     _wait(pg, "([cp, op]) => (window.navigatorEvents || []).some(e => e.type === 'command_ack'"
@@ -609,10 +622,10 @@ def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
               " && e.data.args.op === op)", [cp, op], timeout=30_000)
     ack = [e for e in _events(pg, "command_ack") if e["data"]["command"] == "prune_op"][-1]
     _wait(pg, "n => (window.navigatorEvents || []).filter(e => e.type === 'candidates' "
-              "&& e.seq > n).length >= 2", ack["seq"], timeout=60_000)
+              "&& e.seq > n).length >= 2", ack["seq"], timeout=90_000)
     later = [r["arch"] for e in _events(pg, "candidates") if e["seq"] > ack["seq"]
              for r in e["data"]["records"]]
-    assert len(later) >= 4
+    assert len(later) >= 12
     k = space.position(cp)
     assert all(space.from_string(a)[k] != op for a in later), (cp, op)
     _wait(pg, f"""([cp, op]) => {{ const d = {GRAPH.format(id=ids.BLOCKS)}.data, g = d[d.length - 1];

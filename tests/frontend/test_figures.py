@@ -186,3 +186,20 @@ def test_architecture_graph_draws_cells_and_chains() -> None:
     assert bricks == ["conv3x3", "max", "sep3x3", "avg", "dense2"]
     assert len(chain.layout.shapes) == 5
     assert [a.text for a in chain.layout.annotations if a.text in ("L1", "L2", "head")] == ["L1", "L2", "head"]
+
+
+def test_template_strip_outlines_the_hovered_block_and_fades_what_steering_shuts_out() -> None:
+    cps = [{"name": "layer1.block", "candidates": ["conv3x3", "sep3x3"]},
+           {"name": "head", "candidates": ["dense1", "dense2", "dense3"]}]
+    steering = {"pruned": {"layer1.block": ["sep3x3"]}, "locked": {"head": "dense2"}}
+    fig = figures.template_strip(cps, steering, ("head", "dense3"))
+    shapes = {s.name: s for s in fig.layout.shapes}
+    assert len(fig.layout.shapes) == 5 and set(shapes) == {
+        "layer1.block/conv3x3", "layer1.block/sep3x3", "head/dense1", "head/dense2", "highlight"}
+    mark = shapes["highlight"]
+    assert mark.x0 < 1 < mark.x1 and mark.line.color == figures.HIGHLIGHT_COLOUR
+    assert shapes["layer1.block/sep3x3"].opacity < shapes["layer1.block/conv3x3"].opacity
+    assert shapes["head/dense1"].opacity < shapes["head/dense2"].opacity  # shut out by the lock
+    assert shapes["head/dense2"].line.width == 2  # the locked one
+    assert len(figures.template_strip(cps, steering).layout.shapes) == 5
+    assert not any(s.name == "highlight" for s in figures.template_strip(cps, steering).layout.shapes)
