@@ -7,16 +7,20 @@
 - **UI actions**: Dash callbacks on the controls that change only what the participant sees
   (map colour, heatmap mode, selections, ...) put a validated ``ui_action`` event on the
   session's stream, so the recording holds them next to the commands.
-- **Replay**: any recorded session, played back at speed x k with a time slider. The views
-  are rebuilt by folding the recorded events up to the slider time into a fresh
-  :class:`~frontend.state.SessionView` and drawing it with the live views' own figure
+- **Replay**: any recorded session the user may watch, played back at speed x k with a time
+  slider. The views are rebuilt by folding the recorded events up to the slider time into a
+  fresh :class:`~frontend.state.SessionView` and drawing it with the live views' own figure
   functions, so the replay shows what the participant saw (including their map colour).
+- **Access** (lab server, logins on): the session list, ``?replay=<id>`` and every drawing
+  follow the hub's :class:`~navigator.auth.AccessPolicy` watch right; creating and exporting
+  studies is for admins (:meth:`navigator.study.StudyService.admin_problem`).
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -28,7 +32,7 @@ from frontend import figures, ids
 from frontend.callbacks import BUILDER_STATES, builder_config, live, selected_archs
 from frontend.state import SessionView
 from navigator.events import Event
-from navigator.study import StudyService, export_zip, register_study_socket
+from navigator.study import StudyService, register_study_socket
 
 if TYPE_CHECKING:
     from navigator.recording import RecordingStore
@@ -158,10 +162,15 @@ def slider_end(duration: float) -> float:
     return max(round(duration + 0.005, 2), 0.01)
 
 
-def _sessions_options(store: RecordingStore) -> list[dict[str, str]]:
+def _sessions_options(store: RecordingStore,
+                      refused: Callable[[str], str | None]) -> list[dict[str, str]]:
+    """The recorded sessions a replay may show; ``refused`` gives why one may not be shown
+    (the labels name participants, so a session one may not watch is not even listed)."""
     members = {m["session"]: m for m in store.study_sessions()}
     options = []
     for info in reversed(store.sessions()):
+        if refused(info.id):
+            continue
         m = members.get(info.id)
         who = f" · {m['participant']} ({m['study']} / {m['condition']})" if m else ""
         options.append({"label": f"{info.id}{who} · {info.last_seq} events", "value": info.id})
@@ -247,7 +256,7 @@ def _register_study_panel(app: Dash, hub: LiveHub, service: StudyService) -> Non
         if not name:
             return no_update, "pick a study to export"
         try:
-            data = export_zip(service._need_store(), name, fmt)
+            data = service.export(name, fmt)
         except ValueError as exc:
             return no_update, f"cannot export: {exc}"
         return dcc.send_bytes(data, f"{name.replace(' ', '_')}-{fmt}.zip"), f"exported {name}"
@@ -288,6 +297,16 @@ def _register_ui_actions(app: Dash, service: StudyService) -> None:
        State(ids.SEL_NAME, "value"), State(ids.MAP, "selectedData"))
 
 
+def _replay_hint(service: StudyService, session: str | None) -> str:
+    """Why nothing is drawn (no store, no session, no right to watch it), or ""."""
+    if service.store is None:
+        return "replay needs the recording store (navigator serve)"
+    if not session:
+        return "pick a recorded session"
+    problem = service.replay_problem(session)
+    return f"cannot replay {session}: {problem}" if problem else ""
+
+
 def _register_replay(app: Dash, service: StudyService) -> None:
     cache: list[ReplayCache] = []
 
@@ -304,13 +323,13 @@ def _register_replay(app: Dash, service: StudyService) -> None:
             return [], no_update
         asked = parse_qs((search or "").lstrip("?")).get("replay", [None])[0]
         value = asked if asked and ctx.triggered_id in (ids.REPLAY_URL, None) else no_update
-        return _sessions_options(service.store), value
+        return _sessions_options(service.store, service.replay_problem), value
 
     @app.callback(Output(ids.REPLAY_SLIDER, "max"), Output(ids.REPLAY_SLIDER, "value"),
                   Input(ids.REPLAY_SESSION, "value"), Input(ids.REPLAY_REFRESH, "n_clicks"),
                   State(ids.REPLAY_SLIDER, "value"), prevent_initial_call=True)
     def span(session: str | None, _n: Any, value: Any) -> tuple:
-        if not session or service.store is None:
+        if not session or service.store is None or service.replay_problem(session):
             raise PreventUpdate
         duration = slider_end(replays().duration(session))
         keep = ctx.triggered_id == ids.REPLAY_REFRESH and isinstance(value, (int, float))
@@ -323,11 +342,10 @@ def _register_replay(app: Dash, service: StudyService) -> None:
                   Input(ids.THEME, "data"))
     def draw(t: Any, session: str | None, theme: str | None) -> tuple:
         dark = theme == "dark"
-        if not session or service.store is None:
+        hint = _replay_hint(service, session)
+        if hint:
             empty = figures.architecture_map({"archs": [], "x": [], "y": [], "values": {}},
                                              dark=dark)
-            hint = ("pick a recorded session" if service.store is not None
-                    else "replay needs the recording store (navigator serve)")
             return figures.training_curves([], dark), empty, empty, [], [], hint
         t = float(t or 0.0)
         view, n = replays().at(session, t)

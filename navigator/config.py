@@ -61,6 +61,10 @@ class ServerConfig:
             self.auth = "password" if self.redis_url or not is_loopback(self.host) else "none"
         if self.auth not in ("none", "password"):
             raise ValueError(f"auth must be 'none' or 'password', got {self.auth!r}")
+        if self.redis_url and self.auth == "none":
+            raise ValueError("lab mode (a Redis URL) needs logins: auth 'none' would let anyone "
+                             "who reaches the server steer every session; drop NAVIGATOR_AUTH=none "
+                             "(or set it to 'password') and add users with `navigator users add`")
         if (not isinstance(self.session_hours, (int, float)) or isinstance(self.session_hours, bool)
                 or not self.session_hours > 0):
             raise ValueError(f"session_hours must be a positive number, got {self.session_hours!r}")
@@ -73,6 +77,9 @@ class ServerConfig:
         if not isinstance(self.max_sessions_per_user, int) or self.max_sessions_per_user < 0:
             raise ValueError("max_sessions_per_user must be >= 0 (0 = no limit), "
                              f"got {self.max_sessions_per_user!r}")
+        # A generated secret changes at each start and differs between processes: fine for the
+        # embedded default, not for a server whose logins must survive a restart.
+        self._secret_generated = not self.secret
         if not self.secret:
             if self.redis_url:
                 raise ValueError("lab mode (a Redis URL) needs a session secret: set "
@@ -86,6 +93,11 @@ class ServerConfig:
     @property
     def login_required(self) -> bool:
         return self.auth == "password"
+
+    @property
+    def secret_generated(self) -> bool:
+        """Whether no secret was configured and a random one is used for this run."""
+        return self._secret_generated
 
     @property
     def users_path(self) -> Path:

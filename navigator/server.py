@@ -21,6 +21,7 @@ from typing import Any
 import dash
 from dash.exceptions import PreventUpdate
 from flask import has_request_context, request
+from flask import session as flask_session
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
 from frontend.block_view import register_block_view
@@ -89,8 +90,15 @@ class LiveHub:
                 return name
         return self._user
 
-    def connect(self, sid: str, user: str) -> None:
-        self._sockets[sid] = (user, time.time() + self.socket_lifetime_s)
+    def connect(self, sid: str, user: str, login_ts: float) -> bool:
+        """Remember a socket's user until their login expires: ``login_ts`` (when they logged
+        in) + the login lifetime, not connect time + lifetime, so a socket opened late in a
+        login does not outlive it. False (nothing remembered) when it has already expired."""
+        expires = login_ts + self.socket_lifetime_s
+        if time.time() >= expires:
+            return False
+        self._sockets[sid] = (user, expires)
+        return True
 
     def disconnect(self, sid: str) -> None:
         self._sockets.pop(sid, None)
@@ -258,6 +266,13 @@ def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
     return args[0]
 
 
+def _login_ts() -> float:
+    """When the current request's user logged in (``install_login`` stores it in the signed
+    cookie); 0 (long expired) for a cookie without it."""
+    value = flask_session.get("login_ts")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
 def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
                               refusal: Callable[[], str] | None = None) -> None:
     @socketio.on("connect")
@@ -267,7 +282,8 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         user = hub.request_user()  # from the signed cookie of the handshake request
         if not user:
             raise ConnectionRefusedError(refusal() if refusal else "login required")
-        hub.connect(request.sid, user)
+        if not hub.connect(request.sid, user, _login_ts()):
+            raise ConnectionRefusedError("your login expired: log in again")
 
     @socketio.on("disconnect")
     def on_disconnect(*_reason: Any) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from navigator.auth import AccessDenied, AccessPolicy
 from navigator.commands import STEERING_COMMANDS, parse_command
 from navigator.events import Event, SessionState, StudyJoined, UiAction
 
@@ -397,6 +398,17 @@ def export_zip(store: RecordingStore, name: str, fmt: str = "csv") -> bytes:
 # -- the web process's side ----------------------------------------------------------------
 
 
+class RecordedHistory:
+    """The recording read as a bus history, so that the access rules (owner, shares) also
+    decide about recorded sessions the bus no longer holds (an in-memory bus after a restart)."""
+
+    def __init__(self, store: RecordingStore) -> None:
+        self.store = store
+
+    def history(self, session: str, after_seq: int = 0) -> list[Event]:
+        return self.store.events(session, after_seq)
+
+
 class StudyService:
     """Starts sessions in a study, records UI actions, enforces time limits.
 
@@ -415,6 +427,7 @@ class StudyService:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="study-timer", daemon=True)
+        self._recorded: AccessPolicy | None = None  # the access rules over the recording
 
     def start(self) -> StudyService:
         if self.store is not None:
@@ -433,13 +446,53 @@ class StudyService:
                              "(this server was created without one)")
         return self.store
 
+    def _login_policy(self) -> AccessPolicy | None:
+        """The hub's access policy when logins are on; None means everything is allowed."""
+        policy = getattr(self.hub, "policy", None)
+        return policy if policy is not None and policy.login_required else None
+
+    def admin_problem(self, action: str) -> str | None:
+        """Why the acting user may not ``action`` a study, or None. Study definitions and
+        exports span every participant's sessions, so with logins only admins handle them."""
+        policy = self._login_policy()
+        user = self.hub.user
+        if policy is None or policy.is_admin(user):
+            return None
+        if not user:
+            return f"login required to {action} (your login may have expired)"
+        return f"only an admin may {action}; {user} is not one"
+
+    def replay_problem(self, session: str) -> str | None:
+        """Why the acting user may not replay ``session``, or None. A replay shows all a
+        session showed, so it needs the watch right; the bus decides while it holds the
+        session, the recording once the bus has forgotten it."""
+        policy = self._login_policy()
+        if policy is None:
+            return None
+        if policy.access(session).exists or self.store is None:
+            return policy.watch_problem(self.hub.user, session)
+        if self._recorded is None:
+            self._recorded = AccessPolicy(RecordedHistory(self.store), policy.users,
+                                          login_required=True)
+        return self._recorded.watch_problem(self.hub.user, session)
+
     def studies(self) -> list[Study]:
         return list_studies(self.store) if self.store is not None else []
 
     def create(self, spec: dict[str, Any]) -> Study:
+        problem = self.admin_problem("create studies")
+        if problem:
+            raise AccessDenied(problem)
         study = Study.from_dict(spec)
         save_study(self._need_store(), study)
         return study
+
+    def export(self, name: str, fmt: str = "csv") -> bytes:
+        """The study's tables as a zip (the panel's download), for admins only with logins."""
+        problem = self.admin_problem("export studies")
+        if problem:
+            raise AccessDenied(problem)
+        return export_zip(self._need_store(), name, fmt)
 
     def join(self, study_name: str, participant: str, condition: str,
              config: dict[str, Any]) -> str:
@@ -465,15 +518,19 @@ class StudyService:
             return dict(view.study) if view.study else None
 
     def record_ui_action(self, session: str | None, message: Any) -> UiAction:
-        """Validate a UI action and put it on the session's stream (so it is recorded)."""
+        """Validate a UI action and put it on the session's stream (so it is recorded).
+
+        It is recorded under the participant's id, so only a user who may steer the session
+        records one; a read-only watcher's are refused.
+        """
         kind, detail = parse_ui_action(message)
         if not session or self.hub.bus.last_seq(session) == 0:
             raise ValueError(f"ui_action for unknown session {session!r}")
-        policy = getattr(self.hub, "policy", None)
-        if policy is not None and policy.login_required:
-            problem = policy.watch_problem(self.hub.user, session)
-            if problem:  # with logins, nobody writes into a session they may not watch
-                raise ValueError(problem)
+        policy = self._login_policy()
+        problem = policy.steer_problem(self.hub.user, session) if policy is not None else None
+        if problem:  # recorded as the participant's: only who sits at the session (or an admin)
+            raise AccessDenied(f"ui_action not recorded: {problem} (read-only watchers' UI "
+                               "actions are not part of the recording)")
         member = self.membership(session)
         user = member["participant"] if member else self.hub.user
         action = UiAction(kind=kind, user=user, detail=detail)

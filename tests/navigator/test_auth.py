@@ -298,6 +298,33 @@ def test_expired_and_forged_cookies_are_rejected(tmp_path: Path) -> None:
         server.close()
 
 
+def refreshed_cookie(server: AuthServer, user: str, login_ts: float) -> str:
+    """The cookie Flask hands out on each response of a login made at ``login_ts``: a fresh
+    signature (it refreshes permanent sessions), the login time of the form post."""
+    app = server.app.server
+    return app.session_interface.get_signing_serializer(app).dumps(
+        {"_permanent": True, "user": user, "login_ts": login_ts})
+
+
+def test_a_socket_expires_with_its_login_not_a_lifetime_after_connecting(tmp_path: Path) -> None:
+    server = AuthServer(tmp_path, MemoryBus(), session_hours=1.0)
+    try:
+        server.session("s-late", "alice")
+        login_ts = time.time() - 3600 + 1.5  # the login has 1.5 s left
+        late = Client(server.url, refreshed_cookie(server, "alice", login_ts))
+        try:
+            assert answer(late, {**PRUNE, "session": "s-late", "id": "l-1"}) == ("sent", "l-1")
+            time.sleep(max(0.0, login_ts + 3600 - time.time()) + 0.2)
+            assert answer(late, {**PRUNE, "session": "s-late", "id": "l-2"}) == (
+                "error", "your login expired: log in again")
+        finally:
+            late.close()
+        stale = refreshed_cookie(server, "alice", time.time() - 3601)
+        assert refusal(server.url, stale) == "your login expired: log in again"
+    finally:
+        server.close()
+
+
 def test_another_users_command_is_rejected_and_recorded(lab: AuthServer) -> None:
     lab.session("s-alice", "alice")
     bob = lab.client("bob")

@@ -24,6 +24,8 @@ def test_defaults() -> None:
     assert config.data_dir == Path(platformdirs.user_data_dir("navigator")) == default_data_dir()
     assert config.recording_path == config.data_dir / "recordings.sqlite"
     assert not config.lab_mode and len(config.secret) == 32  # a random per-run secret
+    assert config.secret_generated
+    assert not resolve(ServerConfig, env={"NAVIGATOR_SECRET": "s3cret"}).secret_generated
     worker = resolve(WorkerConfig, env={})
     assert worker.max_sessions == 1 and worker.checkpoint_dir == worker.data_dir / "checkpoints"
 
@@ -58,6 +60,8 @@ def test_lab_mode_takes_redis_and_secret_from_the_environment() -> None:
     ({"cli": {"redis_url": "http://x"}}, "redis_url must start with redis://"),
     ({"cli": {"redis_url": "redis://x:6379/0"}}, "lab mode .* needs a session secret"),
     ({"cli": {"embedded_workers": -1}}, "embedded_workers must be >= 0"),
+    ({"env": {"NAVIGATOR_REDIS_URL": "redis://x:6379/0", "NAVIGATOR_SECRET": "s",
+              "NAVIGATOR_AUTH": "none"}}, "lab mode .* needs logins: auth 'none' would let"),
 ])
 def test_bad_server_values_are_explained(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

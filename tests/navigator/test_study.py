@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import sqlite3
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,46 @@ def test_service_without_a_store_explains() -> None:
     assert service.studies() == []
     with pytest.raises(ValueError, match="needs the recording store"):
         service.create({"name": "s", "conditions": ["a"]})
+
+
+def test_only_who_may_steer_records_ui_actions_over_a_real_login(tmp_path: Path) -> None:
+    """A read-only watcher's UI actions would land in the recording under the participant's id:
+    they are refused with the reason; the owner's and an admin's are recorded."""
+    from tests.navigator.test_auth import AuthServer
+
+    lab = AuthServer(tmp_path, MemoryBus())
+    session = lab.session("s-watched", "alice")
+    lab.bus.publish(session, StudyJoined(study="pilot", participant="P1", condition="hitl",
+                                         task="", time_limit_s=None))
+    lab.bus.publish(session, CommandAck(command_id="sh-1", command="share", user="alice",
+                                        args={"with": ["bob"]}))
+    clients = {u: lab.client(u) for u in ("alice", "bob", "root")}
+    try:
+        bob = clients["bob"]
+        bob.sio.emit("join", {"session": session, "after_seq": 0})
+        bob.wait(lambda: len(bob.events) == 3)  # bob may watch
+        bob.sio.emit("ui_action", {"session": session, "kind": "map_color",
+                                   "detail": {"color": "params"}})
+        bob.wait(lambda: len(bob.errors) == 1)
+        assert bob.errors[0]["reason"] == (
+            "ui_action not recorded: bob may not steer session s-watched (owner: alice) "
+            "(read-only watchers' UI actions are not part of the recording)")
+        for user, color in (("alice", "flops"), ("root", "latency")):
+            clients[user].sio.emit("ui_action", {"session": session, "kind": "map_color",
+                                                 "detail": {"color": color}})
+            deadline = time.monotonic() + 5
+            while len(ui_actions(lab.bus, session)) < 1 + (user == "root") \
+                    and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert ui_actions(lab.bus, session) == [("P1", {"color": "flops"}),
+                                               ("P1", {"color": "latency"})]
+        assert [c.errors for c in (clients["alice"], clients["root"])] == [[], []]
+    finally:
+        for client in clients.values():
+            client.close()
+        lab.close()
+
+
+def ui_actions(bus: MemoryBus, session: str) -> list[tuple[str, dict]]:
+    return [(e.data["user"], e.data["detail"]) for e in bus.history(session)
+            if e.type == "ui_action"]
