@@ -45,6 +45,7 @@ class EngineConfig:
     table_percent: bool = False
     proxies: list[str] = field(default_factory=list)  # zero-cost scores for every candidate
     prescreen_n: int = 0  # > 0: warm-start with the best of this many random archs by proxies
+    prescreen_by: list[str] = field(default_factory=list)  # proxies that rank them (default all)
 
     def __post_init__(self) -> None:
         self.space()
@@ -65,6 +66,13 @@ class EngineConfig:
             raise ValueError(f"prescreen_n must be a non-negative integer, got {self.prescreen_n!r}")
         if self.prescreen_n and not self.proxies:
             raise ValueError("prescreen_n needs at least one proxy to rank by: set proxies")
+        if not isinstance(self.prescreen_by, (list, tuple)):
+            raise ValueError(f"prescreen_by must be a list of proxy names, got {self.prescreen_by!r}")
+        self.prescreen_by = list(self.prescreen_by)
+        outside = [name for name in self.prescreen_by if name not in self.proxies]
+        if outside:
+            raise ValueError(f"prescreen_by {outside}: rank only by proxies that are scored; "
+                             f"add them to proxies {self.proxies}")
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ValueError("dataset must be a spec such as 'digits' or 'cifar10:/path'")
         if not isinstance(self.seed, int):
@@ -82,7 +90,7 @@ class EngineConfig:
                 "measure_latency": self.measure_latency, "mode": self.mode,
                 "table_path": self.table_path, "table_dataset": self.table_dataset,
                 "table_percent": self.table_percent, "proxies": list(self.proxies),
-                "prescreen_n": self.prescreen_n}
+                "prescreen_n": self.prescreen_n, "prescreen_by": list(self.prescreen_by)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
@@ -120,8 +128,9 @@ class SearchEngine:
                                    tuple(config.proxies), seed=config.seed)
                        if config.proxies else None)
         self._proxy_batch = proxy_batch(self.data, 64, config.seed) if config.proxies else None
-        if config.prescreen_n:
-            self.search.warm_start = self._prescreen(config.prescreen_n)
+        # Done before the first generation, not here: a resumed search has its warm start
+        # in its checkpoint, and scoring N architectures again would cost minutes for nothing.
+        self._prescreen_due = bool(config.prescreen_n)
 
     @property
     def device(self) -> torch.device:
@@ -142,6 +151,10 @@ class SearchEngine:
 
     def search_generation(self) -> list[CandidateRecord]:
         """Propose, evaluate with inherited weights, record: one generation of the search."""
+        if self._prescreen_due:
+            self._prescreen_due = False
+            if self.search.generation == 0 and not self.search.warm_start:
+                self.search.warm_start = self._prescreen(self.config.prescreen_n)
         proposals = self.search.propose()
         results = self.evaluator.evaluate([arch for arch, _ in proposals])
         generation = self.search.generation
@@ -186,7 +199,7 @@ class SearchEngine:
         assert self.scorer is not None and self._proxy_batch is not None
         k = min(self.config.search.population, n)
         return prescreen(self.scorer, self.steering, *self._proxy_batch, n=n, k=k,
-                         seed=self.config.seed)
+                         seed=self.config.seed, by=self.config.prescreen_by)
 
     def host_latency(self, arch: Arch) -> float:
         """Batch-1 latency of the stand-alone net on this engine's device (cached), for

@@ -384,15 +384,19 @@ def rank_vote(scores: Mapping[str, Sequence[float]]) -> np.ndarray:
 
 
 def prescreen(scorer: ProxyScorer, steering: SteeringState, x: torch.Tensor, y: torch.Tensor,
-              n: int, k: int, seed: int = 0) -> list[Arch]:
+              n: int, k: int, seed: int = 0, by: Sequence[str] = ()) -> list[Arch]:
     """Top ``k`` of ``n`` random distinct allowed architectures, best first.
 
-    Ranked by the scorer's proxy, or by a rank vote (:func:`rank_vote`) when it has
-    several; ties go to the earlier draw. Candidates come from
-    ``sample_distinct(steering, n, np.random.default_rng(seed))``.
+    Ranked by the proxies named in ``by`` (default: all of the scorer's): by that proxy
+    alone, or by a rank vote (:func:`rank_vote`) of several; ties go to the earlier draw.
+    Candidates come from ``sample_distinct(steering, n, np.random.default_rng(seed))``.
     """
     if steering.space != scorer.space:
         raise ValueError("the steering state belongs to another search space than the scorer")
+    voters = list(by) or list(scorer.proxies)
+    unknown = [name for name in voters if name not in scorer.proxies]
+    if unknown:
+        raise ValueError(f"prescreen by {unknown}: not among the scored proxies {list(scorer.proxies)}")
     if not 1 <= k <= n:
         raise ValueError(f"need 1 <= k <= n, got k={k}, n={n}")
     candidates = sample_distinct(steering, n, np.random.default_rng(seed))
@@ -402,7 +406,7 @@ def prescreen(scorer: ProxyScorer, steering: SteeringState, x: torch.Tensor, y: 
             f"fewer than k={k}; lower k or restore pruned ops"
         )
     rows = [scorer.score(arch, x, y) for arch in candidates]
-    votes = rank_vote({name: [r[name] for r in rows] for name in scorer.proxies})
+    votes = rank_vote({name: [r[name] for r in rows] for name in voters})
     return [candidates[i] for i in np.argsort(votes, kind="stable")[:k]]
 
 

@@ -118,7 +118,7 @@ def test_finetune_continues_after_the_planned_epochs() -> None:
 def test_proxies_score_every_candidate_and_prescreen_warm_starts(tmp_path: Path) -> None:
     config = micro_config(proxies=["synflow", "naswot"], prescreen_n=10)
     engine = SearchEngine(config)
-    warm = [engine.space.to_string(a) for a in engine.search.warm_start]
+    warm = [engine.space.to_string(a) for a in engine._prescreen(10)]
     assert len(warm) == 6  # the population, best first by the proxies' rank vote
     first = engine.search_generation()
     assert [r.arch for r in first] == warm
@@ -235,3 +235,30 @@ def test_candidates_are_timed_as_stand_alone_nets_at_batch_1_and_the_configured_
     assert engine.meter.measurements == measurements  # an uploaded device reuses the cache
     budget = max(r.latency_ms for r in records)
     assert "proposals limited" in engine.latency.set_budget(budget, engine.steering)
+
+
+def test_prescreen_ranks_by_the_chosen_proxy_and_is_not_redone_on_resume(tmp_path: Path) -> None:
+    import numpy as np
+
+    from supernet.proxies import prescreen, sample_distinct
+
+    config = micro_config(proxies=["naswot", "params"], prescreen_n=10, prescreen_by=["params"])
+    engine = SearchEngine(config)
+    assert engine.search.warm_start == []  # nothing is scored before the search starts
+    batch, seed = engine._proxy_batch, config.seed
+    drawn = sample_distinct(engine.steering, 10, np.random.default_rng(seed))
+    params = [engine.scorer.score(a, *batch)["params"] for a in drawn]
+    by_params = prescreen(engine.scorer, engine.steering, *batch, n=10, k=6, seed=seed,
+                          by=["params"])
+    assert by_params == [drawn[i] for i in np.argsort(-np.asarray(params), kind="stable")[:6]]
+    assert by_params != prescreen(engine.scorer, engine.steering, *batch, n=10, k=6, seed=seed)
+    first = engine.search_generation()
+    assert [r.arch for r in first] == [engine.space.to_string(a) for a in by_params]
+    engine.save(tmp_path / "e.pt")
+    resumed = SearchEngine.load(tmp_path / "e.pt")
+    assert resumed.config.prescreen_by == ["params"]
+    resumed._prescreen = lambda n: pytest.fail("a resumed search must not prescreen again")
+    resumed.search_generation()
+    assert resumed.search.generation == 2
+    with pytest.raises(ValueError, match="rank only by proxies that are scored"):
+        micro_config(proxies=["synflow"], prescreen_n=10, prescreen_by=["naswot"])
