@@ -395,23 +395,37 @@ def session_lifetime(config: Any) -> timedelta:
 
 def cookie_problem(app: Any) -> str:
     """Why the current request has no logged-in user, in words for the person."""
-    from flask import request
+    from flask import request, session
     from itsdangerous import BadSignature, SignatureExpired
 
     raw = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
     if not raw:
         return "login required: log in at /login"
+    lifetime_s = app.permanent_session_lifetime.total_seconds()
     serializer = app.session_interface.get_signing_serializer(app)
     try:
-        serializer.loads(raw, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        serializer.loads(raw, max_age=int(lifetime_s))
     except SignatureExpired:
         return "your login expired: log in again"
     except BadSignature:
         return "invalid session cookie (not signed by this server): log in again"
+    if session.get("user") and not login_is_fresh(session.get("login_ts"), lifetime_s):
+        return "your login expired: log in again"
     return "login required: log in at /login"
 
 
-def current_user(users: UserStore) -> str | None:
+def login_is_fresh(login_ts: Any, lifetime_s: float) -> bool:
+    """Whether a login made at ``login_ts`` still holds.
+
+    Flask re-signs a permanent cookie on every response, so the cookie alone would never
+    expire for someone who keeps using the site; the login time fixes one end for the
+    pages and the sockets alike.
+    """
+    return (isinstance(login_ts, (int, float)) and not isinstance(login_ts, bool)
+            and time.time() < login_ts + lifetime_s)
+
+
+def current_user(users: UserStore, lifetime_s: float = float("inf")) -> str | None:
     """The logged-in user of the current request, from the signed session cookie only."""
     from flask import has_request_context, session
 
@@ -419,6 +433,8 @@ def current_user(users: UserStore) -> str | None:
         return None
     name = session.get("user")
     if not isinstance(name, str) or users.get(name) is None:  # a removed user is logged out
+        return None
+    if not login_is_fresh(session.get("login_ts"), lifetime_s):
         return None
     return name
 
@@ -432,9 +448,13 @@ def install_login(server: Any, users: UserStore, config: Any) -> Callable[[], st
     """
     from flask import jsonify, redirect, request, session
 
-    server.config.update(PERMANENT_SESSION_LIFETIME=session_lifetime(config),
+    lifetime = session_lifetime(config)
+    server.config.update(PERMANENT_SESSION_LIFETIME=lifetime,
                          SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
                          SESSION_COOKIE_SAMESITE="Lax")
+
+    def user() -> str | None:
+        return current_user(users, lifetime.total_seconds())
 
     def page(message: str, next_path: str, status: int) -> tuple[str, int, dict[str, str]]:
         return (_LOGIN_PAGE.format(message=_escape(message), next=_escape(next_path)), status,
@@ -442,7 +462,7 @@ def install_login(server: Any, users: UserStore, config: Any) -> Callable[[], st
 
     @server.before_request
     def require_login() -> Any:
-        if request.path in ("/login", "/logout") or current_user(users):
+        if request.path in ("/login", "/logout") or user():
             return None
         reason = cookie_problem(server)
         if (request.method != "GET" or request.path.startswith("/_")
@@ -472,4 +492,4 @@ def install_login(server: Any, users: UserStore, config: Any) -> Callable[[], st
         session.clear()
         return page("logged out", "/", 200)
 
-    return lambda: current_user(users)
+    return user

@@ -325,6 +325,26 @@ def test_a_socket_expires_with_its_login_not_a_lifetime_after_connecting(tmp_pat
         server.close()
 
 
+def test_pages_expire_with_the_login_even_when_the_cookie_was_just_refreshed(
+        tmp_path: Path) -> None:
+    """Flask re-signs the cookie on every response; the login time still ends the login, so
+    pages and sockets agree (no page that loads but whose socket is refused)."""
+    server = AuthServer(tmp_path, MemoryBus(), session_hours=1.0)
+    try:
+        fresh = refreshed_cookie(server, "alice", time.time() - 60)
+        stale = refreshed_cookie(server, "alice", time.time() - 3601)
+        page = lambda cookie: requests.get(server.url + "/", headers={  # noqa: E731
+            "Cookie": f"{SESSION_COOKIE}={cookie}"}, allow_redirects=False, timeout=10)
+        assert page(fresh).status_code == 200
+        r = page(stale)
+        assert r.status_code == 302 and "your%20login%20expired" in r.headers["Location"]
+        r = requests.post(server.url + "/_dash-update-component", json={}, timeout=10,
+                          headers={"Cookie": f"{SESSION_COOKIE}={stale}"})
+        assert r.status_code == 401 and r.json()["error"] == "your login expired: log in again"
+    finally:
+        server.close()
+
+
 def test_another_users_command_is_rejected_and_recorded(lab: AuthServer) -> None:
     lab.session("s-alice", "alice")
     bob = lab.client("bob")
