@@ -22,6 +22,7 @@ from scipy import stats
 from frontend import figures, ids
 from frontend.callbacks import LIVE_TRIGGERS, live, live_update, marker_of, send_command
 from supernet.hardware import pareto_front
+from supernet.latency_budget import describe_device
 
 if TYPE_CHECKING:
     from frontend.state import SessionView
@@ -89,11 +90,7 @@ def hardware_summary(hardware: dict[str, Any]) -> str:
     budget = hardware.get("budget_ms")
     parts.append(f"budget {budget:.2f} ms on {hardware.get('budget_device', 'host')}"
                  if budget is not None else "no budget")
-    for name, d in (hardware.get("devices") or {}).items():
-        text = f"{name}: SRCC with host {d['srcc_host']:.2f}"
-        if d.get("adapted"):
-            text += f" → adapted {d['srcc_adapted']:.2f}"
-        parts.append(text)
+    parts += [describe_device(d) for d in (hardware.get("devices") or {}).values()]
     return " · ".join(parts)
 
 

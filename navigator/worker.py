@@ -50,7 +50,7 @@ from supernet.benchmarks_table import TabularEngine, open_engine
 from supernet.engine import EngineConfig, SearchEngine
 from supernet.export import build_standalone, train_standalone, write_standalone
 from supernet.hardware import load_latency_csv
-from supernet.latency_budget import ADAPT_BELOW_SRCC, HOST
+from supernet.latency_budget import HOST
 from supernet.projection import MapProjector
 from supernet.train import TrainConfig, TrainProgress
 
@@ -388,10 +388,7 @@ class SessionWorker:
         archs, latencies = load_latency_csv(csv_text.encode("utf-8"), engine.space)
         report = engine.latency.add_device(device, archs, list(latencies), engine.host_latency)
         self._publish_hardware()
-        text = f"{report.n} latencies from {device}: SRCC with this device {report.srcc_host:.2f}"
-        if report.adapted:
-            text += f"; below {ADAPT_BELOW_SRCC}, so adapted (cross-validated SRCC {report.srcc_adapted:.2f})"
-        return text
+        return report.describe()
 
     def _export(self, args: dict[str, Any]) -> str:
         engine = self.engine

@@ -54,10 +54,30 @@ class DeviceReport:
     scale: float | None = None  # device ms per host ms, when the host model is only scaled
     note: str = ""
 
+    def describe(self) -> str:
+        """One line for the analyst: how the device ranks like the host and what model it got."""
+        return describe_device(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: an undefined rank agreement (NaN, older checkpoints) becomes None."""
         return {k: None if isinstance(v, float) and math.isnan(v) else v
                 for k, v in asdict(self).items()}
+
+
+def describe_device(report: dict[str, Any]) -> str:
+    """:meth:`DeviceReport.describe` on its ``to_dict`` form (what the ``hardware`` event holds)."""
+    srcc = report.get("srcc_host")
+    text = (f"{report['device']}: {report['n']} latencies, SRCC with host "
+            + (f"{srcc:.2f}" if srcc is not None else "undefined"))
+    if report.get("adapted"):
+        adapted = report.get("srcc_adapted")
+        text += (f"; below {ADAPT_BELOW_SRCC}, so adapted (cross-validated SRCC "
+                 + (f"{adapted:.2f})" if adapted is not None else "undefined)"))
+    elif report.get("scale") is not None:
+        text += f"; host model x {report['scale']:.3g}"
+    if report.get("note"):
+        text += f"; {report['note']}"
+    return text
 
 
 class LatencyObjective:

@@ -48,10 +48,18 @@ def test_hardware_summary_reads_like_a_sentence() -> None:
     assert "waiting" in hardware_summary({})
     text = hardware_summary({"measured": 40, "predictor_srcc": 0.97, "budget_ms": 2.5,
                              "budget_device": "npu",
-                             "devices": {"npu": {"srcc_host": 0.61, "adapted": True,
-                                                 "srcc_adapted": 0.95}}})
+                             "devices": {
+                                 "npu": {"device": "npu", "n": 12, "srcc_host": 0.61,
+                                         "adapted": True, "srcc_adapted": 0.95},
+                                 "gpu": {"device": "gpu", "n": 8, "srcc_host": 0.97,
+                                         "adapted": False, "scale": 0.125},
+                                 "tpu": {"device": "tpu", "n": 6, "srcc_host": 0.4,
+                                         "adapted": False, "note": "no host latency model yet"}}})
     assert text == ("latency model from 40 measured candidates (rank agreement 0.97) · budget "
-                    "2.50 ms on npu · npu: SRCC with host 0.61 → adapted 0.95")
+                    "2.50 ms on npu · npu: 12 latencies, SRCC with host 0.61; below 0.9, so "
+                    "adapted (cross-validated SRCC 0.95) · gpu: 8 latencies, SRCC with host "
+                    "0.97; host model x 0.125 · tpu: 6 latencies, SRCC with host 0.40; no host "
+                    "latency model yet")
 
 
 def test_decode_upload_takes_small_utf8_text_only() -> None:

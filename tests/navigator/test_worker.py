@@ -284,7 +284,7 @@ def test_latency_budget_and_device_upload(tmp_path: Path) -> None:
         csv = "arch,latency_ms\n" + "".join(f"{a},{v:.4f}\n" for a, v in rows)
         upload = run.command("device_latencies", device="npu", csv=csv)
         assert upload.type == "command_ack", upload.data
-        assert "adapted" in upload.data["detail"]
+        assert upload.data["detail"].startswith("npu: ") and "so adapted" in upload.data["detail"]
         hardware = run.since(upload, lambda e: e.type == "hardware" and "npu" in e.data["devices"])
         assert hardware.data["devices"]["npu"]["adapted"]
         bad = run.command("device_latencies", device="npu", csv="arch,latency_ms\n|nope~0|,1\n")

@@ -197,3 +197,12 @@ def test_tabular_engine_search_respects_a_latency_budget(tmp_path: Path) -> None
     assert np.mean([r.latency_ms for r in later]) < np.mean([r.latency_ms for r in engine.archive[:before]])
     engine.save(tmp_path / "t.pt")
     assert TabularEngine.load(tmp_path / "t.pt").latency.budget_ms == budget
+
+
+def test_a_device_report_describes_itself_in_one_line() -> None:
+    from supernet.latency_budget import DeviceReport
+
+    report = DeviceReport("edge", 9, 0.95, False, None, 1.5, scale=2.0)
+    assert report.describe() == "edge: 9 latencies, SRCC with host 0.95; host model x 2"
+    nan = DeviceReport("old", 5, float("nan"), False, None, 1.0, note="uploaded before 0.2")
+    assert nan.describe() == "old: 5 latencies, SRCC with host undefined; uploaded before 0.2"
