@@ -12,6 +12,8 @@ pooling block (``<layer>.pool``); the network ends in a choice among dense heads
 - **canvas**: the layers left to right, with the output shape under every choice point for
   the dataset typed in the builder, the failing layer outlined in red when shapes do not
   compose, the space size and the number of choice points below.
+- **◀ / ▶** move the selected layer (order is how layers connect) or brick (its place
+  among the choice's candidates).
 - **side pane**: the selected brick's name and properties (inputs generated from
   ``BLOCK_TYPES``), or the selected layer's name.
 - **presets, save / load** as JSON, **start a search** from the template with the
@@ -240,6 +242,30 @@ def delete_selected(doc: Doc, selection: Selection | None) -> tuple[Doc, Selecti
         name = _layers(doc)[layer].get("name") if layer < len(_layers(doc)) else layer
         return delete_layer(doc, layer), None, f"deleted layer {name}"
     raise ValueError("select a brick or a layer's title first, then press Delete")
+
+
+def move_selected(doc: Doc, selection: Selection | None, step: int
+                  ) -> tuple[Doc, Selection | None, str]:
+    """Move the selected layer (in a chain, order is the only connection) or brick (the
+    candidates' order in its choice) ``step`` places: (new doc, new selection, status)."""
+    sel = selection or {}
+    layer, slot, index = sel.get("layer"), sel.get("slot"), sel.get("index")
+    out = copy.deepcopy(doc)
+    if slot and isinstance(index, int):
+        group, what = _group(out, None if slot == "heads" else layer, slot), "brick"
+    elif isinstance(layer, int) and layer >= 0 and not slot:
+        group, index, what = _layers(out), layer, "layer"
+    else:
+        raise ValueError("select a brick or a layer's title first, then move it")
+    if not 0 <= index < len(group):
+        raise ValueError(f"there is no {what} {index} to move")
+    to = index + step
+    if not 0 <= to < len(group):
+        raise ValueError(f"the {what} is already the {'first' if step < 0 else 'last'}")
+    group.insert(to, group.pop(index))
+    name = group[to].get("name") if isinstance(group[to], dict) else to
+    moved = {"layer": to, "slot": None, "index": None} if what == "layer" else sel | {"index": to}
+    return out, moved, f"moved {what} {name} {'left' if step < 0 else 'right'}"
 
 
 def selected_block(doc: Doc, selection: Selection | None) -> dict[str, Any] | None:
@@ -546,6 +572,8 @@ def lego_panel() -> html.Details:
             dcc.Dropdown(id=ids.LEGO_PRESET, options=PRESET_OPTIONS, value=None, clearable=False,
                          placeholder="start from a preset…", className="small-dropdown"),
             html.Button("Add layer", id=ids.LEGO_ADD_LAYER),
+            html.Button("◀", id=ids.LEGO_MOVE_LEFT, title="move the selected layer or brick left"),
+            html.Button("▶", id=ids.LEGO_MOVE_RIGHT, title="move the selected layer or brick right"),
             html.Button("Delete", id=ids.LEGO_DELETE, className="danger",
                         title="delete the selected brick, or the selected layer"),
             html.Button("Download JSON", id=ids.LEGO_SAVE),
@@ -580,11 +608,13 @@ def register_lego_view(app: Dash, hub: LiveHub) -> None:
                   Input({"type": ids.LEGO_PALETTE, "block": ALL}, "n_clicks"),
                   Input(ids.LEGO_DROP, "data"), Input(ids.LEGO_ADD_LAYER, "n_clicks"),
                   Input(ids.LEGO_DELETE, "n_clicks"), Input(ids.LEGO_PRESET, "value"),
-                  Input(ids.LEGO_UPLOAD, "contents"),
+                  Input(ids.LEGO_UPLOAD, "contents"), Input(ids.LEGO_MOVE_LEFT, "n_clicks"),
+                  Input(ids.LEGO_MOVE_RIGHT, "n_clicks"),
                   State(ids.LEGO_UPLOAD, "filename"), State(ids.LEGO_DOC, "data"),
                   State(ids.LEGO_SELECTED, "data"), prevent_initial_call=True)
     def edit(_palette: Any, drop: dict | None, _add: Any, _delete: Any, preset: str | None,
-             upload: str | None, filename: str | None, doc: Doc, selection: Selection | None) -> tuple:
+             upload: str | None, _left: Any, _right: Any, filename: str | None, doc: Doc,
+             selection: Selection | None) -> tuple:
         trigger = ctx.triggered_id
         try:
             if isinstance(trigger, dict):  # a palette brick
@@ -608,6 +638,10 @@ def register_lego_view(app: Dash, hub: LiveHub) -> None:
                         f"added {new['layers'][at]['name']}: click palette bricks to fill it", no_update)
             if trigger == ids.LEGO_DELETE:
                 new, sel, message = delete_selected(doc, selection)
+                return new, sel, message, no_update
+            if trigger in (ids.LEGO_MOVE_LEFT, ids.LEGO_MOVE_RIGHT):
+                step = -1 if trigger == ids.LEGO_MOVE_LEFT else 1
+                new, sel, message = move_selected(doc, selection, step)
                 return new, sel, message, no_update
             if trigger == ids.LEGO_PRESET:
                 if not preset:

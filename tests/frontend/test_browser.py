@@ -780,6 +780,13 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         _wait(pg, "id => document.getElementById(id).textContent.startsWith('72 architectures · 5 choice points')",
               ids.LEGO_SIZE)
         assert pg.locator(".lego-shape", has_text="32×4×4").count() >= 2  # shapes under the layers
+        # layers connect in order: move layer2 to the end and back
+        titles = "() => Array.from(document.querySelectorAll('.lego-layer-title')).map(e => e.textContent).join(',')"
+        _lego_click(pg, ids.LEGO_LAYER, layer=1)
+        pg.click(f"#{ids.LEGO_MOVE_RIGHT}")
+        _wait(pg, f"() => ({titles})() === 'input,layer1,layer3,layer2,head'")
+        pg.click(f"#{ids.LEGO_MOVE_LEFT}")  # the moved layer stays selected
+        _wait(pg, f"() => ({titles})() === 'input,layer1,layer2,layer3,head'")
         _shot(pg, "lego-builder", f"#{ids.LEGO_PANEL}")
         # save: the stored doc is the template whose size the panel shows
         with pg.expect_download() as download:

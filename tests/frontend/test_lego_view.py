@@ -116,6 +116,25 @@ def test_delete_selected_brick_or_layer() -> None:
     assert doc == lego.preset_doc("chain-tiny")
 
 
+def test_move_selected_layer_or_brick() -> None:
+    doc = lego.preset_doc("chain-tiny")
+    out, sel, message = lego.move_selected(doc, {"layer": 0, "slot": None, "index": None}, 1)
+    assert [layer["name"] for layer in out["layers"]] == ["layer2", "layer1", "layer3"]
+    assert sel == {"layer": 1, "slot": None, "index": None} and message == "moved layer layer1 right"
+    out, sel, message = lego.move_selected(doc, {"layer": -1, "slot": "heads", "index": 2}, -1)
+    assert [h["name"] for h in out["heads"]] == ["dense1", "dense3", "dense2"]
+    assert sel == {"layer": -1, "slot": "heads", "index": 1} and "dense3 left" in message
+    out, _, _ = lego.move_selected(doc, {"layer": 2, "slot": "pools", "index": 0}, 1)
+    assert [p["name"] for p in out["layers"][2]["pools"]] == ["avg", "max"]
+    with pytest.raises(ValueError, match="already the first"):
+        lego.move_selected(doc, {"layer": 0, "slot": None, "index": None}, -1)
+    with pytest.raises(ValueError, match="already the last"):
+        lego.move_selected(doc, {"layer": -1, "slot": "heads", "index": 2}, 1)
+    with pytest.raises(ValueError, match="select a brick or a layer"):
+        lego.move_selected(doc, {"layer": 1, "slot": "blocks", "index": None}, 1)
+    assert doc == lego.preset_doc("chain-tiny")
+
+
 def test_side_pane_values_are_coerced_and_applied_by_ref() -> None:
     doc = lego.preset_doc("chain-tiny")
     ref = lego.make_ref(-1, "heads", 1)
