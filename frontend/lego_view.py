@@ -728,6 +728,10 @@ def register_lego_view(app: Dash, hub: LiveHub) -> None:
                   Input(ids.LEGO_APPLY, "n_clicks"), State(ids.LEGO_DOC, "data"),
                   State(ids.DATASET, "value"), State(ids.SESSION, "data"), prevent_initial_call=True)
     def apply(_n: Any, doc: Doc, dataset: str | None, session: str | None) -> Any:
+        if session:  # shapes must compose on the data the session trains on, not the builder's
+            view = hub.view(session)
+            with view.lock:
+                dataset = view.config.get("dataset") or dataset
         check = validate(doc, dataset)
         if check.error:
             return html.Span(f"not sent: {check.error}", className="error-text")
