@@ -70,8 +70,8 @@ def test_eval_config_rejects_bad_values(field: str, value: object) -> None:
 def test_eval_config_from_before_the_latency_settings_still_loads() -> None:
     old = {"bn_batches": 2, "bn_batch_size": 64, "batch_size": 256, "val_limit": None}
     config = EvalConfig.from_dict(old)
-    assert (config.latency_batch, config.latency_warmup, config.latency_repeats) == (32, 3, 10)
-    custom = EvalConfig(latency_batch=1, latency_warmup=0, latency_repeats=2)
+    assert (config.latency_batch, config.latency_warmup, config.latency_repeats) == (1, 3, 10)
+    custom = EvalConfig(latency_batch=32, latency_warmup=0, latency_repeats=2)
     assert EvalConfig.from_dict(json.loads(json.dumps(custom.to_dict()))) == custom
 
 
