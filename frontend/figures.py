@@ -7,6 +7,7 @@ and the benchmarks alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 import plotly.graph_objects as go
@@ -93,14 +94,24 @@ def map_trace(snapshot: dict[str, Any], color: str = "accuracy") -> dict[str, An
 
 
 def architecture_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bool = False,
-                     method: str = "", session: str | None = None) -> go.Figure:
+                     method: str = "", session: str | None = None,
+                     selected: Collection[str] | None = None) -> go.Figure:
     """The map figure; the trace's ``meta`` ({session, color, method}) lets the browser
-    append live candidates to it in place (``assets/navigator.js``)."""
+    append live candidates to it in place (``assets/navigator.js``).
+
+    ``selected`` arch strings are drawn as a lasso selection (the trace's ``selectedpoints``:
+    the other points dimmed), so a replay shows the map as the participant had selected it.
+    """
     title = f"Search-space map ({len(snapshot['archs']):,} candidates{', ' + method if method else ''})"
     fig = _base(title, dark, dragmode="lasso", xaxis={"showticklabels": False, "title": ""},
                 yaxis={"showticklabels": False, "title": ""})
     fig.add_trace(map_trace(snapshot, color) | {"meta": {"session": session, "color": color,
                                                          "method": method}})
+    if selected is not None:
+        chosen = set(selected)
+        points = [i for i, arch in enumerate(snapshot["archs"]) if arch in chosen]
+        fig.data[0].selectedpoints = points
+        fig.layout.title.text += f" · {len(points):,} selected"
     return fig
 
 
@@ -331,7 +342,9 @@ def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: d
     Active blocks are drawn in one trace per choice point (its legend entry); pruned blocks,
     and blocks shut out because another op is locked on their choice point, in one grey hollow
     trace; a locked op is a star. Every dot's ``customdata`` is ``[choice point, op]``. Blocks
-    without evaluations have no mean to place: they are not drawn, and a note counts them.
+    without evaluations have no mean to place: they sit at y = 0 left of every evaluated dot,
+    hollow diamonds in their choice point's colour (one trace, "not evaluated yet", before the
+    grey one, which stays last), so they can still be hovered, pruned or locked.
     """
     names = list(choice_points) if choice_points is not None else list(fitness)
     names += [cp for cp in fitness if cp not in names]
@@ -342,18 +355,30 @@ def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: d
                 legend={"title": {"text": "choice point"}}, hovermode="closest",
                 clickmode="event")
     excluded: dict[str, list[Any]] = {"x": [], "y": [], "customdata": [], "hovertext": []}
-    unevaluated = 0
+    waiting: dict[str, list[Any]] = {"customdata": [], "hovertext": [], "color": []}
+    means = [c["mean"] for ops in fitness.values() for c in ops.values()
+             if c.get("mean") is not None and c.get("count")]
+    edge = min(means) - 0.05 * max(max(means) - min(means), 0.02) if means else 0.0
     for k, cp in enumerate(names):
         x, y, custom, hover, symbol, size, low, high = [], [], [], [], [], [], [], []
         for op, cell in (fitness.get(cp) or {}).items():
             mean = cell.get("mean")
-            if mean is None or not cell.get("count"):
-                unevaluated += 1
-                continue
             is_locked = locked.get(cp) == op
             shut_out = op in pruned.get(cp, []) or (cp in locked and not is_locked)
             state = ("pruned" if op in pruned.get(cp, []) else f"excluded: {locked.get(cp)} is locked"
                      if shut_out else "locked" if is_locked else "")
+            if mean is None or not cell.get("count"):
+                text = (f"<b>{cp}</b> · {op}<br>choice point {k + 1} of {len(names)} in the "
+                        f"template<br>not evaluated yet" + (f"<br>{state}" if state else ""))
+                target = excluded if shut_out else waiting
+                target["customdata"].append([cp, op])
+                target["hovertext"].append(text)
+                if shut_out:
+                    excluded["x"].append(edge)
+                    excluded["y"].append(0)
+                else:
+                    waiting["color"].append(BLOCK_PALETTE[k % len(BLOCK_PALETTE)])
+                continue
             text = _block_hover(cp, op, k, len(names), cell, state)
             if shut_out:
                 for key, value in (("x", mean), ("y", cell["count"]), ("customdata", [cp, op]),
@@ -375,13 +400,21 @@ def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: d
                         error_x={"type": "data", "array": high, "arrayminus": low,
                                  "thickness": 1, "width": 0},
                         meta={"choice_point": cp, "position": k})
+    unevaluated = len(waiting["customdata"])
+    if unevaluated:
+        fig.add_scatter(x=[edge] * unevaluated, y=[0] * unevaluated,
+                        customdata=waiting["customdata"], hovertext=waiting["hovertext"],
+                        hoverinfo="text", mode="markers", name="not evaluated yet",
+                        marker={"color": waiting["color"], "size": 11, "symbol": "diamond-open",
+                                "line": {"width": 2, "color": waiting["color"]}},
+                        meta={"choice_point": None, "unevaluated": True})
+        # in the title: an annotation would sit on top of dots or the title
+        fig.layout.title.text += (f" · {unevaluated} block{'s' if unevaluated != 1 else ''}"
+                                  " not evaluated yet (left, at 0)")
     fig.add_scatter(**excluded, hoverinfo="text", mode="markers", name="pruned / excluded",
                     marker={"color": BLOCK_EXCLUDED, "size": 10, "symbol": "circle-open",
                             "line": {"width": 2, "color": BLOCK_EXCLUDED}},
                     meta={"choice_point": None})
-    if unevaluated:  # in the title: an annotation would sit on top of dots or the title
-        fig.layout.title.text += (f" · {unevaluated} block{'s' if unevaluated != 1 else ''}"
-                                  " not evaluated yet (not drawn)")
     return fig
 
 

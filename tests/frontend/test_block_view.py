@@ -54,17 +54,23 @@ def test_one_dot_per_evaluated_block_with_the_matrix_values(evaluated, tiny_spac
     steering = SteeringState(tiny_space).to_dict()
     fig = figures.block_information(matrix, steering, choice_points=[cp.name for cp in tiny_space])
     dots = _dots(fig)
-    expected = {(cp, op) for cp, ops in matrix.items() for op, cell in ops.items() if cell["count"]}
-    assert set(dots) == expected and len(dots) == 6 * 5 - 1  # 'none' on 1<-0 never evaluated
-    for (cp, op), (x, y, _) in dots.items():
+    assert len(dots) == 6 * 5  # one dot per (choice point, op), evaluated or not
+    waiting = fig.data[-2]
+    assert waiting.name == "not evaluated yet" and [tuple(c) for c in waiting.customdata] == [
+        ("1<-0", "none")]  # 'none' on 1<-0 never evaluated: left of every other dot, at 0
+    x0, y0, _ = dots[("1<-0", "none")]
+    evaluated_dots = {k: v for k, v in dots.items() if k != ("1<-0", "none")}
+    assert y0 == 0 and x0 < min(x for x, _, _ in evaluated_dots.values())
+    assert waiting.marker.color[0] == fig.data[0].marker.color  # its choice point's colour
+    for (cp, op), (x, y, _) in evaluated_dots.items():
         assert x == pytest.approx(matrix[cp][op]["mean"]) and y == matrix[cp][op]["count"]
     # every candidate counts once per choice point
     for cp in matrix:
         assert sum(y for (c, _), (_, y, _) in dots.items() if c == cp) == 60
     # one legend entry (trace) per choice point, in the template's order, one colour each
-    names = [t.name for t in fig.data[:-1]]
+    names = [t.name for t in fig.data[:-2]]
     assert names == [cp.name for cp in tiny_space]
-    assert len({t.marker.color for t in fig.data[:-1]}) == 6
+    assert len({t.marker.color for t in fig.data[:-2]}) == 6
     assert "1 block not evaluated yet" in fig.layout.title.text
     assert "mean accuracy" in fig.layout.xaxis.title.text
     hover = fig.data[0].hovertext[0]
@@ -103,8 +109,9 @@ def test_any_choice_point_names_and_empty_input() -> None:
                                     dark=True)
     dots = _dots(fig)
     assert set(dots) == {("layer1.block", "mbconv3"), ("layer1.block", "identity"),
-                         ("layer1.pool", "max")}
+                         ("layer1.pool", "max"), ("head", "linear")}
     assert dots[("layer1.block", "identity")][2] == len(fig.data) - 1  # pruned: the grey trace
+    assert dots[("head", "linear")][2] == len(fig.data) - 2  # not evaluated yet
     assert "choice point 2 of 3" in fig.data[1].hovertext[0] and "+0.020" in fig.data[1].hovertext[0]
     assert list(fig.data[1].error_x.array) == [0]  # no interval with one evaluation
     assert fig.layout.template.layout.paper_bgcolor != "white"
@@ -156,3 +163,14 @@ def test_hover_lookup_finds_exactly_the_candidates_using_the_block(evaluated, ti
 def test_position_of() -> None:
     assert position_of(["a", "b", "c"], "c") == "choice point 3 of 3"
     assert position_of(["a"], "z") == "not in the template"
+
+
+def test_a_pruned_block_never_evaluated_is_grey_at_zero() -> None:
+    cell = {"mean": 0.6, "ci_low": 0.5, "ci_high": 0.7, "count": 4}
+    matrix = {"head": {"a": cell, "b": cell | {"mean": 0.8}, "c": {"mean": None, "count": 0}}}
+    fig = figures.block_information(matrix, {"pruned": {"head": ["c"]}, "locked": {}})
+    dots = _dots(fig)
+    assert dots[("head", "c")][2] == len(fig.data) - 1 and dots[("head", "c")][1] == 0
+    assert dots[("head", "c")][0] < 0.6
+    assert "not evaluated yet" in fig.data[-1].hovertext[0] and "pruned" in fig.data[-1].hovertext[0]
+    assert all(t.name != "not evaluated yet" for t in fig.data)
