@@ -191,3 +191,7 @@ REPLAY_MAP = "replay-map"
 REPLAY_HEATMAP = "replay-heatmap"
 REPLAY_LEADERBOARD = "replay-leaderboard"
 REPLAY_TIMELINE = "replay-timeline"
+REPLAY_BLOCKS = "replay-blocks"
+REPLAY_CANDIDATE = "replay-candidate"  # the candidate the participant had selected
+REPLAY_PINNED = "replay-pinned"  # ... and the one they had pinned for comparison
+REPLAY_UI = "replay-ui"  # one line of the participant's UI state (modes, colour, ...)

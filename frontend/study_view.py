@@ -5,12 +5,15 @@
   the participant sees the task and a countdown of the time limit (enforced server-side by
   :class:`navigator.study.StudyService`). **Export study** downloads the study's tables.
 - **UI actions**: Dash callbacks on the controls that change only what the participant sees
-  (map colour, heatmap mode, selections, ...) put a validated ``ui_action`` event on the
-  session's stream, so the recording holds them next to the commands.
+  (map colour, zoom and selection, click modes, proposed edits, selections, candidates, the
+  leaderboard's sorting, the Pareto cost, the theme, ...) put a validated ``ui_action`` event
+  on the session's stream, so the recording holds them next to the commands.
 - **Replay**: any recorded session the user may watch, played back at speed x k with a time
   slider. The views are rebuilt by folding the recorded events up to the slider time into a
   fresh :class:`~frontend.state.SessionView` and drawing it with the live views' own figure
-  functions, so the replay shows what the participant saw (including their map colour).
+  functions and the last UI action of each kind (``SessionView.ui_state``), so the replay
+  shows what the participant saw: their map colour, zoom and selection, the candidates they
+  had selected and pinned, and a line of their click modes and other UI state.
 - **Access** (lab server, logins on): the session list, ``?replay=<id>`` and every drawing
   follow the hub's :class:`~navigator.auth.AccessPolicy` watch right; creating and exporting
   studies is for admins (:meth:`navigator.study.StudyService.admin_problem`).
@@ -83,8 +86,14 @@ def study_panel() -> html.Section:
     ], className="panel study")
 
 
+def _replay_graph(cid: str, height: int) -> dcc.Graph:
+    return dcc.Graph(id=cid, config={"displaylogo": False}, style={"height": f"{height}px"})
+
+
 def replay_panel() -> html.Section:
-    graph = {"displaylogo": False}
+    """Rows of two views each, as the live page pairs them: training and map, fitness and
+    blocks, selected and pinned candidate; then the leaderboard (wide arch strings) over the
+    timeline."""
     return html.Section([
         html.H3("Replay"),
         dcc.Location(id=ids.REPLAY_URL, refresh=False),
@@ -100,16 +109,17 @@ def replay_panel() -> html.Section:
                    tooltip={"placement": "bottom"}),
         dcc.Interval(id=ids.REPLAY_TICK, interval=REPLAY_TICK_MS, disabled=True),
         html.Div(id=ids.REPLAY_INFO, className="hint"),
-        html.Div([dcc.Graph(id=ids.REPLAY_TRAINING, config=graph, style={"height": "240px"}),
-                  dcc.Graph(id=ids.REPLAY_MAP, config=graph, style={"height": "320px"})],
+        html.Div(id=ids.REPLAY_UI, className="hint"),
+        html.Div([_replay_graph(ids.REPLAY_TRAINING, 240), _replay_graph(ids.REPLAY_MAP, 320)],
                  className="compare"),
-        html.Div([dcc.Graph(id=ids.REPLAY_HEATMAP, config=graph, style={"height": "300px"}),
-                  html.Div([dash_table.DataTable(id=ids.REPLAY_LEADERBOARD,
-                                                 columns=LEADERBOARD_COLUMNS, data=[], page_size=8,
-                                                 style_cell={"fontFamily": "inherit",
-                                                             "fontSize": "12px"}),
-                            html.Ul(id=ids.REPLAY_TIMELINE, className="timeline")])],
+        html.Div([_replay_graph(ids.REPLAY_HEATMAP, 300), _replay_graph(ids.REPLAY_BLOCKS, 300)],
                  className="compare"),
+        html.Div([_replay_graph(ids.REPLAY_CANDIDATE, 280),
+                  _replay_graph(ids.REPLAY_PINNED, 280)], className="compare"),
+        html.Div([dash_table.DataTable(id=ids.REPLAY_LEADERBOARD, columns=LEADERBOARD_COLUMNS,
+                                       data=[], page_size=8, style_table={"overflowX": "auto"},
+                                       style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
+                  html.Ul(id=ids.REPLAY_TIMELINE, className="timeline")]),
     ], className="panel replay")
 
 
@@ -262,8 +272,34 @@ def _register_study_panel(app: Dash, hub: LiveHub, service: StudyService) -> Non
         return dcc.send_bytes(data, f"{name.replace(' ', '_')}-{fmt}.zip"), f"exported {name}"
 
 
+def zoom_detail(relayout: dict | None) -> dict[str, list[float]] | None:
+    """The axis ranges a map zoom / pan / autoscale set ([] for autoscale), or None when the
+    relayout changed no axis (first draw, a lasso, a drag-mode switch)."""
+    detail = {}
+    for axis, key in (("xaxis", "x"), ("yaxis", "y")):
+        d = relayout or {}
+        if f"{axis}.range[0]" in d and f"{axis}.range[1]" in d:
+            detail[key] = [d[f"{axis}.range[0]"], d[f"{axis}.range[1]"]]
+        elif isinstance(d.get(f"{axis}.range"), list):
+            detail[key] = list(d[f"{axis}.range"])
+        elif d.get(f"{axis}.autorange"):
+            detail[key] = []
+    return detail or None
+
+
+def _pending_detail(view: str) -> Callable[[dict | None], dict[str, str] | None]:
+    """edit_proposed from a pending-edit store ({type, args}) of the heatmap or block view."""
+    def detail(pending: dict | None) -> dict[str, str] | None:
+        if not pending:
+            return None
+        args = pending["args"]
+        return {"command": pending["type"], "choice_point": args.get("choice_point", ""),
+                "op": args.get("op", ""), "view": view}
+    return detail
+
+
 def _register_ui_actions(app: Dash, service: StudyService) -> None:
-    """One output-less callback per recorded UI action (README, "Recorded UI actions")."""
+    """One output-less callback per recorded UI action (README, "Recorded actions")."""
 
     def record(session: str | None, kind: str, detail: dict[str, Any]) -> Any:
         if not session:
@@ -282,19 +318,52 @@ def _register_ui_actions(app: Dash, service: StudyService) -> None:
             d = detail(value, *extra)
             return no_update if d is None else record(session, kind, d)
 
+    _register_view_actions(on)
+    _register_selection_actions(on)
+
+
+OnAction = Callable[..., None]
+
+
+def _register_view_actions(on: OnAction) -> None:
+    """The controls of the map, heatmap, blocks, candidates, leaderboard, hardware and theme."""
     on(ids.MAP_COLOR, "value", "map_color", lambda v: {"color": v} if v else None)
     on(ids.HEAT_MODE, "value", "heat_mode", lambda v: {"mode": v} if v else None)
-    on(ids.PENDING, "data", "edit_proposed", lambda p: {
-        "command": p["type"], "choice_point": p["args"].get("choice_point", ""),
-        "op": p["args"].get("op", "")} if p else None)
+    on(ids.BLOCK_MODE, "value", "block_mode", lambda v: {"mode": v} if v else None)
+    on(ids.PENDING, "data", "edit_proposed", _pending_detail("heatmap"))
+    on(ids.BLOCK_PENDING, "data", "edit_proposed", _pending_detail("blocks"))
     on(ids.MAP, "selectedData", "map_selection", lambda sel: {
         "n": len(selected_archs(sel)), "archs": selected_archs(sel)[:50]})
+    on(ids.MAP, "relayoutData", "map_zoom", zoom_detail)
     on(ids.CANDIDATE_A, "data", "candidate_selected", lambda a: {"arch": a} if a else None)
     on(ids.CANDIDATE_B, "data", "candidate_pinned", lambda a: {"arch": a} if a else None)
     on(ids.WEIGHT_EDGE, "value", "weight_edge", lambda e: {"choice_point": e} if e else None)
+    on(ids.LEADERBOARD, "sort_by", "leaderboard_view",
+       lambda sort, query: {"sort_by": sort or [], "filter": query or ""},
+       State(ids.LEADERBOARD, "filter_query"))
+    on(ids.LEADERBOARD, "filter_query", "leaderboard_view",
+       lambda query, sort: {"sort_by": sort or [], "filter": query or ""},
+       State(ids.LEADERBOARD, "sort_by"))
+    on(ids.PARETO_COST, "value", "pareto_cost", lambda c: {"cost": c} if c else None)
+    on(ids.THEME, "data", "theme", lambda t: {"theme": t} if t in ("light", "dark") else None)
+
+
+def _register_selection_actions(on: OnAction) -> None:
+    """The Selections panel: what was saved, combined, used and deleted (by name)."""
     on(ids.SEL_SAVE, "n_clicks", "selection_saved",
        lambda n, name, sel: {"name": name or "", "n": len(selected_archs(sel))} if n else None,
        State(ids.SEL_NAME, "value"), State(ids.MAP, "selectedData"))
+    on(ids.SEL_COMBINE, "n_clicks", "selections_combined",
+       lambda n, op, a, b, name: {"operation": op, "a": a or "", "b": b or "",
+                                  "name": name or ""} if n and op else None,
+       State(ids.SEL_OP, "value"), State(ids.SEL_A, "value"), State(ids.SEL_B, "value"),
+       State(ids.SEL_NAME, "value"))
+    for button, use in ((ids.SEL_FOCUS, "focus"), (ids.SEL_FITNESS, "fitness")):
+        on(button, "n_clicks", "selection_used",
+           lambda n, name, _use=use: {"use": _use, "name": name} if n and name else None,
+           State(ids.SEL_ACTIVE, "value"))
+    on(ids.SEL_DELETE, "n_clicks", "selection_deleted",
+       lambda n, name: {"name": name} if n and name else None, State(ids.SEL_ACTIVE, "value"))
 
 
 def _replay_hint(service: StudyService, session: str | None) -> str:
@@ -305,6 +374,110 @@ def _replay_hint(service: StudyService, session: str | None) -> str:
         return "pick a recorded session"
     problem = service.replay_problem(session)
     return f"cannot replay {session}: {problem}" if problem else ""
+
+
+REPLAY_OUTPUTS = ((ids.REPLAY_TRAINING, "figure"), (ids.REPLAY_MAP, "figure"),
+                  (ids.REPLAY_HEATMAP, "figure"), (ids.REPLAY_BLOCKS, "figure"),
+                  (ids.REPLAY_CANDIDATE, "figure"), (ids.REPLAY_PINNED, "figure"),
+                  (ids.REPLAY_LEADERBOARD, "data"), (ids.REPLAY_TIMELINE, "children"),
+                  (ids.REPLAY_UI, "children"), (ids.REPLAY_INFO, "children"))
+CLICK_EFFECT = {"prune": "prunes / restores", "lock": "locks / unlocks"}
+# kind -> what the replay's "participant's view" line says of that kind's last detail
+UI_SUMMARY: dict[str, Callable[[dict[str, Any]], str]] = {
+    "map_color": lambda d: f"map coloured by {d.get('color', 'accuracy')}",
+    "heat_mode": lambda d: f"heatmap click {CLICK_EFFECT.get(d.get('mode', ''), 'prunes / restores')}",
+    "block_mode": lambda d: f"block click {CLICK_EFFECT.get(d.get('mode', ''), 'prunes / restores')}",
+    "map_selection": lambda d: f"{d.get('n', 0):,} candidates selected on the map",
+    "map_zoom": lambda d: "map zoomed" if d.get("x") or d.get("y") else "map autoscaled",
+    "edit_proposed": lambda d: (f"last proposed edit: {d.get('command')} {d.get('op', '')} on "
+                                f"{d.get('choice_point')} ({d.get('view', 'heatmap')})"),
+    "weight_edge": lambda d: f"sampling weights of {d.get('choice_point')} open",
+    "selection_saved": lambda d: f"saved selection {d.get('name')!r}",
+    "selections_combined": lambda d: (
+        f"combined {d.get('a')!r} {d.get('operation')} {d.get('b')!r}" if d.get("b")
+        else f"combined {d.get('operation')} of {d.get('a')!r}"),
+    "selection_used": lambda d: f"used selection {d.get('name')!r} ({d.get('use')})",
+    "selection_deleted": lambda d: f"deleted selection {d.get('name')!r}",
+    "leaderboard_view": lambda d: _leaderboard_summary(d),
+    "pareto_cost": lambda d: f"Pareto cost {d.get('cost')}",
+    "theme": lambda d: f"{d.get('theme')} theme",
+}
+def _leaderboard_summary(detail: dict[str, Any]) -> str:
+    parts = [f"sorted by {s.get('column_id')} {s.get('direction')}"
+             for s in detail.get("sort_by", []) if isinstance(s, dict)]
+    if detail.get("filter"):
+        parts.append(f"filtered {detail['filter']}")
+    return "leaderboard " + (", ".join(parts) or "unsorted")
+
+
+DEFAULT_UI = {"map_color": {"color": "accuracy"}, "heat_mode": {"mode": "prune"},
+              "block_mode": {"mode": "prune"}}
+
+
+def participant_ui(ui_state: dict[str, dict[str, Any]]) -> str:
+    """One line of the participant's UI state at the replay time: the click modes and map
+    colour always (their defaults until changed), then each other recorded kind's last value."""
+    state = DEFAULT_UI | ui_state
+    kinds = [*DEFAULT_UI, *(k for k in UI_SUMMARY if k in ui_state and k not in DEFAULT_UI)]
+    return "participant's view: " + " · ".join(UI_SUMMARY[k](state[k]) for k in kinds)
+
+
+def _replay_map(snap: dict[str, Any], ui: dict[str, dict[str, Any]], dark: bool) -> Any:
+    """The map in the participant's colour, with their selection and zoom."""
+    colour = ui.get("map_color", {}).get("color", "accuracy")
+    fig = figures.architecture_map(snap, colour, dark, "replay",
+                                   selected=ui.get("map_selection", {}).get("archs") or None)
+    zoom = ui.get("map_zoom", {})
+    for axis, update in (("x", fig.update_xaxes), ("y", fig.update_yaxes)):
+        if zoom.get(axis):
+            update(range=zoom[axis], autorange=False)
+        else:
+            update(autorange=True)
+    return fig
+
+
+def _candidate(view: SessionView, arch: str | None, dark: bool, title: str, none: str) -> Any:
+    """The candidate drawing; without one, ``none`` says so (not the live hint to click one)."""
+    fig = figures.architecture_graph(arch, view.records.get(arch) if arch else None, dark,
+                                     title=title)
+    if not arch:
+        fig.layout.annotations[0].text = none
+    return fig
+
+
+def replay_views(view: SessionView, dark: bool = False) -> dict[str, Any]:
+    """Every replay view but the info line, keyed by component id, drawn from the folded
+    ``view`` with the live views' figure functions and the participant's UI state."""
+    with view.lock:
+        ui = {kind: dict(detail) for kind, detail in view.ui_state.items()}
+        cps = (view.space or {}).get("choice_points", [])
+        names = [cp["name"] for cp in cps]
+        return {
+            ids.REPLAY_TRAINING: figures.training_curves(list(view.progress[-2000:]), dark),
+            ids.REPLAY_MAP: _replay_map(view.snapshot_map(0), ui, dark),
+            ids.REPLAY_HEATMAP: figures.fitness_heatmap(cps, view.fitness, view.steering, dark),
+            ids.REPLAY_BLOCKS: figures.block_information(view.fitness, view.steering, dark, names),
+            ids.REPLAY_CANDIDATE: _candidate(view, ui.get("candidate_selected", {}).get("arch"),
+                                             dark, "Selected by the participant",
+                                             "no candidate selected yet"),
+            ids.REPLAY_PINNED: _candidate(view, ui.get("candidate_pinned", {}).get("arch"),
+                                          dark, "Pinned for comparison", "none pinned yet"),
+            ids.REPLAY_LEADERBOARD: [{"rank": i + 1, "arch": r.get("arch"),
+                                      "accuracy": r.get("accuracy")}
+                                     for i, r in enumerate(view.leaderboard)],
+            ids.REPLAY_TIMELINE: [html.Li(f"{x.get('user', 'worker')}: {x['text']}",
+                                          className=f"tl-{x['kind']}")
+                                  for x in list(view.timeline)[-12:][::-1]],
+            ids.REPLAY_UI: participant_ui(ui),
+        }
+
+
+def _replay_info(view: SessionView, session: str, t: float, n: int, end: float) -> str:
+    with view.lock:
+        state, study, count = view.state, dict(view.study), len(view.map)
+    who = (f" · participant {study['participant']} ({study['study']} / {study['condition']})"
+           if study else "")
+    return f"t = {t:.2f} s of {end:.2f} s · {n} events · {count} candidates · {state}{who}"
 
 
 def _register_replay(app: Dash, service: StudyService) -> None:
@@ -335,37 +508,21 @@ def _register_replay(app: Dash, service: StudyService) -> None:
         keep = ctx.triggered_id == ids.REPLAY_REFRESH and isinstance(value, (int, float))
         return duration, min(value, duration) if keep else 0
 
-    @app.callback(Output(ids.REPLAY_TRAINING, "figure"), Output(ids.REPLAY_MAP, "figure"),
-                  Output(ids.REPLAY_HEATMAP, "figure"), Output(ids.REPLAY_LEADERBOARD, "data"),
-                  Output(ids.REPLAY_TIMELINE, "children"), Output(ids.REPLAY_INFO, "children"),
+    @app.callback(*[Output(cid, prop) for cid, prop in REPLAY_OUTPUTS],
                   Input(ids.REPLAY_SLIDER, "value"), Input(ids.REPLAY_SESSION, "value"),
                   Input(ids.THEME, "data"))
     def draw(t: Any, session: str | None, theme: str | None) -> tuple:
         dark = theme == "dark"
         hint = _replay_hint(service, session)
         if hint:
-            empty = figures.architecture_map({"archs": [], "x": [], "y": [], "values": {}},
-                                             dark=dark)
-            return figures.training_curves([], dark), empty, empty, [], [], hint
-        t = float(t or 0.0)
-        view, n = replays().at(session, t)
-        with view.lock:
-            progress = list(view.progress[-2000:])
-            snap = view.snapshot_map(0)
-            colour = view.ui_state.get("map_color", {}).get("color", "accuracy")
-            cps = (view.space or {}).get("choice_points", [])
-            heat = figures.fitness_heatmap(cps, view.fitness, view.steering, dark)
-            rows = [{"rank": i + 1, "arch": r.get("arch"), "accuracy": r.get("accuracy")}
-                    for i, r in enumerate(view.leaderboard)]
-            items = [html.Li(f"{x.get('user', 'worker')}: {x['text']}", className=f"tl-{x['kind']}")
-                     for x in list(view.timeline)[-12:][::-1]]
-            state, study = view.state, dict(view.study)
-        who = (f" · participant {study['participant']} ({study['study']} / {study['condition']})"
-               if study else "")
-        info = (f"t = {t:.2f} s of {slider_end(replays().duration(session)):.2f} s · {n} events · "
-                f"{len(snap['archs'])} candidates · {state}{who}")
-        return (figures.training_curves(progress, dark),
-                figures.architecture_map(snap, colour, dark, "replay"), heat, rows, items, info)
+            drawn = replay_views(SessionView(""), dark) | {ids.REPLAY_UI: "", ids.REPLAY_INFO: hint}
+        else:
+            t = float(t or 0.0)
+            view, n = replays().at(session, t)
+            drawn = replay_views(view, dark)
+            drawn[ids.REPLAY_INFO] = _replay_info(view, session, t, n,
+                                                  slider_end(replays().duration(session)))
+        return tuple(drawn[cid] for cid, _ in REPLAY_OUTPUTS)
 
     app.clientside_callback(
         "function(play, tick, value, max, speed, disabled) { return window.navigator_study"

@@ -518,7 +518,8 @@ def _isolated_block(page: Any, among: list[list[str]] | None = None) -> dict:
         const dots = [];
         gd.data.forEach((t, c) => (t.customdata || []).forEach((cd, i) => dots.push({{
             c, i, cp: cd[0], op: cd[1], x: t.x[i], y: t.y[i], px: fl.xaxis.d2p(t.x[i]),
-            py: fl.yaxis.d2p(t.y[i]), active: c < gd.data.length - 1 && t.customdata.length > 1
+            py: fl.yaxis.d2p(t.y[i]), active: c < gd.data.length - 1 && !(t.meta && t.meta.unevaluated)
+                && t.customdata.length > 1
                 && (!Array.isArray(t.marker.symbol) || t.marker.symbol[i] !== 'star')}})));
         let best = null, gap = -1;
         const wanted = d => !among || among.some(([cp, op]) => cp === d.cp && op === d.op);
@@ -872,6 +873,23 @@ def _replay_at(page: Any, t: float) -> None:
           [ids.REPLAY_INFO, f"{t:.2f}"])
 
 
+def _ui_action(page: Any, kind: str, n: int | None = None) -> dict:
+    """The participant's latest recorded ui_action of ``kind`` (with ``n`` selected, if given)."""
+    return _wait(page, """([kind, n]) => (window.navigatorEvents || []).filter(e =>
+        e.type === 'ui_action' && e.data.kind === kind && e.data.user === 'P7'
+        && (n === null || e.data.detail.n === n)).slice(-1)[0]?.data""", [kind, n]).json_value()
+
+
+def _annotations(page: Any, graph: str) -> list[str]:
+    return page.evaluate(f"() => ({GRAPH.format(id=graph)}?.layout?.annotations || [])"
+                         ".map(a => a.text)")
+
+
+def _replay_selection(page: Any) -> list[str]:
+    return page.evaluate(f"""() => {{ const d = {GRAPH.format(id=ids.REPLAY_MAP)}.data[0];
+        return (d.selectedpoints || []).map(i => d.customdata[i][0]).sort(); }}""")
+
+
 def test_study_session_record_replay_export_round_trip(browser: Any, study_server: tuple,
                                                        tmp_path: Path) -> None:
     import csv
@@ -912,8 +930,20 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
         time.sleep(0.6)
         pg.click(f"#{ids.MAP_COLOR}")
         pg.get_by_role("dialog").get_by_role("option", name="params", exact=True).click()
-        _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'ui_action'"
-                  " && e.data.kind === 'map_color' && e.data.user === 'P7')")
+        _ui_action(pg, "map_color")
+        time.sleep(0.6)
+        # UI-only changes the replay must show: a leaderboard row chosen (its drawing), a lasso
+        # on the map (the highlighted selection), the block view switched to lock mode
+        pg.click(f"#{ids.LEADERBOARD} tbody tr:nth-child(4) input[type=radio]")  # 2nd row
+        chosen = _ui_action(pg, "candidate_selected")["detail"]["arch"]
+        _wait(pg, f"() => {GRAPH.format(id=ids.CANDIDATE_GRAPH_A)}?.data?.length > 6")
+        drawing = _annotations(pg, ids.CANDIDATE_GRAPH_A)
+        time.sleep(0.6)
+        lassoed = _lasso_box(pg, (0.05, 0.6), (0.05, 0.95))
+        assert _ui_action(pg, "map_selection", len(lassoed))["detail"]["archs"] == lassoed
+        time.sleep(0.6)
+        pg.check(f"#{ids.BLOCK_MODE} input[value='lock']")
+        _ui_action(pg, "block_mode")
         time.sleep(0.6)
         s.publish_candidates(15)
         _wait_map(pg, 45)
@@ -928,6 +958,10 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
         batches = [e for e in events if e.type == "candidates"]
         colour = next(e for e in events if e.type == "ui_action" and e.data["kind"] == "map_color")
         prune = next(e for e in events if e.type == "steering" and e.data["pruned"])
+
+        def ui_at(kind: str) -> float:
+            return offset(next(e for e in events if e.type == "ui_action"
+                               and e.data["kind"] == kind))
 
         # replay: pick the recording, play it to the end at x50 ...
         pg.click(f"#{ids.REPLAY_REFRESH}")
@@ -944,7 +978,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
                   "?.data?.[0]?.x?.length === n", 45)
         assert pg.text_content(f"#{ids.REPLAY_PLAY}") == "Play"  # stopped at the end
         # ... then move the slider: each view shows the recorded state at that time
-        for t in (offset(batches[1]) - 0.05, offset(colour) + 0.05):
+        for t in (offset(batches[1]) - 0.05, offset(colour) + 0.05, ui_at("block_mode") + 0.05):
             _replay_at(pg, t)
             expected = len({r["arch"] for e in batches if offset(e) <= t for r in e.data["records"]})
             _wait(pg, "n => document.getElementById('replay-map').querySelector('.js-plotly-plot')"
@@ -954,7 +988,19 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
             grey = pg.evaluate(f"""() => {{ const d = {GRAPH.format(id=ids.REPLAY_HEATMAP)}.data[0];
                 return d.z[d.y.indexOf('1<-0')][d.x.indexOf('none')]; }}""")
             assert grey == (1 if t >= offset(prune) else None)
-        assert _replay_count(pg) == 30 and offset(batches[1]) < offset(colour) < offset(batches[2])
+            # the candidate the participant had selected, drawn as they saw it; their selection
+            seen = t >= ui_at("candidate_selected")
+            _wait(pg, f"n => ({GRAPH.format(id=ids.REPLAY_CANDIDATE)}?.data || []).length"
+                      " === n", len(pg.evaluate(f"() => {GRAPH.format(id=ids.CANDIDATE_GRAPH_A)}"
+                                                ".data")) if seen else 0)
+            assert (_annotations(pg, ids.REPLAY_CANDIDATE) == drawing) == seen
+            assert _replay_selection(pg) == (lassoed if t >= ui_at("map_selection") else [])
+            mode = "locks / unlocks" if t >= ui_at("block_mode") else "prunes / restores"
+            assert f"block click {mode}" in pg.text_content(f"#{ids.REPLAY_UI}")
+        assert _replay_count(pg) == 30
+        assert offset(batches[1]) < offset(colour) < ui_at("block_mode") < offset(batches[2])
+        assert chosen in pg.evaluate(f"() => {GRAPH.format(id=ids.REPLAY_MAP)}.data[0]"
+                                     ".customdata.map(c => c[0])")
         _shot(pg, "study-replay", ".replay")
 
         # export the study: the actions table holds the interactions, with the participant
@@ -970,6 +1016,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
         assert ("P7", "human-in-the-loop", "ui", "edit_proposed", "ui") in mine
         assert ("P7", "human-in-the-loop", "command", "prune_op", "ack") in mine
         assert ("P7", "human-in-the-loop", "ui", "map_color", "ui") in mine
+        assert ("P7", "human-in-the-loop", "ui", "block_mode", "ui") in mine
         assert [(o["participant"], o["n_candidates"], o["n_prunes"]) for o in outcomes] == [
             ("P7", "45", "1")]
     finally:

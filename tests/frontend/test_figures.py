@@ -203,3 +203,12 @@ def test_template_strip_outlines_the_hovered_block_and_fades_what_steering_shuts
     assert shapes["head/dense2"].line.width == 2  # the locked one
     assert len(figures.template_strip(cps, steering).layout.shapes) == 5
     assert not any(s.name == "highlight" for s in figures.template_strip(cps, steering).layout.shapes)
+
+
+def test_architecture_map_draws_a_given_selection_as_selected_points() -> None:
+    snap = _snapshot(5)
+    fig = figures.architecture_map(snap, selected=[snap["archs"][3], snap["archs"][1], "gone"])
+    assert list(fig.data[0].selectedpoints) == [1, 3]
+    assert fig.layout.title.text.endswith("· 2 selected")
+    assert figures.architecture_map(snap).data[0].selectedpoints is None  # live map: untouched
+    assert list(figures.architecture_map(snap, selected=[]).data[0].selectedpoints) == []

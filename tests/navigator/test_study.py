@@ -314,6 +314,46 @@ def test_ui_actions_are_validated(message: Any, reason: str) -> None:
         "map_color", {"color": "params"})
 
 
+@pytest.mark.parametrize("kind, detail, reason", [
+    ("block_mode", {"mode": "erase"}, "block_mode: mode must be one of ['prune', 'lock'], got 'erase'"),
+    ("heat_mode", {"mode": "paint"}, "heat_mode: mode must be one of ['prune', 'lock']"),
+    ("edit_proposed", {"command": "prune_op", "view": "table"},
+     "view must be one of ['heatmap', 'blocks']"),
+    ("selections_combined", {"operation": "xor", "a": "l", "b": "r", "name": ""},
+     "operation must be one of ['union', 'intersection', 'difference', 'complement']"),
+    ("selection_used", {"use": "delete", "name": "l"}, "use must be one of ['focus', 'fitness']"),
+    ("selection_deleted", {"name": 3}, "name must be str"),
+    ("pareto_cost", {"cost": "watts"}, "cost must be one of ['latency_ms', 'params', 'flops']"),
+    ("theme", {"theme": "sepia"}, "theme must be one of ['light', 'dark']"),
+    ("leaderboard_view", {"sort_by": "accuracy"}, "sort_by must be list"),
+    ("map_zoom", {"x": [0.5]}, "x must be [] (autoscale) or [low, high] numbers, got [0.5]"),
+    ("map_zoom", {"y": ["a", "b"]}, "y must be [] (autoscale) or [low, high]"),
+    ("map_zoom", {"x": [0, float("inf")]}, "x must be [] (autoscale) or [low, high]"),
+])
+def test_new_ui_action_kinds_are_validated(kind: str, detail: dict, reason: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_ui_action({"kind": kind, "detail": detail})
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize("kind, detail", [
+    ("block_mode", {"mode": "lock"}),
+    ("edit_proposed", {"command": "lock_edge", "choice_point": "1<-0", "op": "none",
+                       "view": "blocks"}),
+    ("edit_proposed", {"command": "prune_op", "choice_point": "1<-0", "op": "none"}),  # before views
+    ("selections_combined", {"operation": "complement", "a": "left", "b": "", "name": ""}),
+    ("selection_used", {"use": "fitness", "name": "left"}),
+    ("selection_deleted", {"name": "left"}),
+    ("pareto_cost", {"cost": "flops"}),
+    ("theme", {"theme": "dark"}),
+    ("leaderboard_view", {"sort_by": [{"column_id": "accuracy", "direction": "asc"}],
+                          "filter": ""}),
+    ("map_zoom", {"x": [0, 1.5], "y": []}),
+])
+def test_new_ui_action_kinds_are_accepted(kind: str, detail: dict) -> None:
+    assert parse_ui_action({"kind": kind, "detail": detail}) == (kind, detail)
+
+
 class FakeHub:
     """The parts of LiveHub that StudyService uses, with views fed by hand."""
 
@@ -412,6 +452,43 @@ def test_only_who_may_steer_records_ui_actions_over_a_real_login(tmp_path: Path)
         assert ui_actions(lab.bus, session) == [("P1", {"color": "flops"}),
                                                ("P1", {"color": "latency"})]
         assert [c.errors for c in (clients["alice"], clients["root"])] == [[], []]
+    finally:
+        for client in clients.values():
+            client.close()
+        lab.close()
+
+
+def test_new_ui_action_kinds_recorded_for_the_participant_refused_for_a_watcher(
+        tmp_path: Path) -> None:
+    from tests.navigator.test_auth import AuthServer
+
+    lab = AuthServer(tmp_path, MemoryBus())
+    session = lab.session("s-new", "alice")
+    lab.bus.publish(session, StudyJoined(study="pilot", participant="P2", condition="hitl",
+                                         task="", time_limit_s=None))
+    lab.bus.publish(session, CommandAck(command_id="sh-1", command="share", user="alice",
+                                        args={"with": ["bob"]}))
+    clients = {u: lab.client(u) for u in ("alice", "bob")}
+    sent = [("block_mode", {"mode": "lock"}), ("theme", {"theme": "dark"}),
+            ("selection_used", {"use": "focus", "name": "left"})]
+    try:
+        bob = clients["bob"]
+        bob.sio.emit("ui_action", {"session": session, "kind": "block_mode",
+                                   "detail": {"mode": "lock"}})
+        bob.wait(lambda: len(bob.errors) == 1)
+        assert bob.errors[0]["reason"].startswith("ui_action not recorded: bob may not steer")
+        before = time.time()
+        for kind, detail in sent:
+            clients["alice"].sio.emit("ui_action", {"session": session, "kind": kind,
+                                                    "detail": detail})
+        deadline = time.monotonic() + 5
+        while len(ui_actions(lab.bus, session)) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        recorded = [e for e in lab.bus.history(session) if e.type == "ui_action"]
+        assert [(e.data["kind"], e.data["user"], e.data["detail"]) for e in recorded] == [
+            (kind, "P2", detail) for kind, detail in sent]
+        assert all(before <= e.ts <= time.time() for e in recorded)
+        assert clients["alice"].errors == []
     finally:
         for client in clients.values():
             client.close()
