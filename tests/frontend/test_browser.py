@@ -404,7 +404,7 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
     try:
         pg.goto(real.url)
         _wait_live(pg)
-        pg.fill(f"#{ids.EPOCHS}", "2")
+        pg.fill(f"#{ids.EPOCHS}", "20")  # still searching when the edits must be obeyed
         pg.click(f"#{ids.START}")
         _wait(pg, "() => (window.navigatorEvents || []).some(e => e.type === 'candidates')", timeout=60_000)
         _wait(pg, f"() => {GRAPH.format(id=ids.HEATMAP)} && {GRAPH.format(id=ids.HEATMAP)}.data.length == 2")
@@ -804,8 +804,9 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         _wait(pg, "id => document.getElementById(id).textContent.includes(\"'bad.json' is not valid JSON\")",
               ids.LEGO_STATUS)
         assert _lego_text(pg, ids.LEGO_SIZE).startswith("72 architectures")
-        # search it on digits with the real worker
-        pg.fill(f"#{ids.EPOCHS}", "2")
+        # search it on digits with the real worker; enough epochs (a generation after each)
+        # that the search is still going when the block view's prune has to be obeyed
+        pg.fill(f"#{ids.EPOCHS}", "40")
         pg.click(f"#{ids.LEGO_START}")
         _wait(pg, "id => document.getElementById(id).textContent.startsWith('started s-')", ids.LEGO_STATUS)
         _wait(pg, "() => (window.navigatorEvents || []).filter(e => e.type === 'candidates').length >= 2",

@@ -423,12 +423,12 @@ def test_dash_callbacks_act_as_the_logged_in_user(lab: AuthServer) -> None:
     lab.session("s-dash", "alice")
     lab.session("s-other", "carol")
     with lab.app.server.test_request_context("/_dash-update-component", method="POST"):
-        session["user"] = "bob"
+        session["user"], session["login_ts"] = "bob", time.time()
         assert send_command(lab.hub, "s-dash", "pause") == (
             "not sent: bob may not steer session s-dash (owner: alice)")
         assert lab.hub.sessions() == []
     with lab.app.server.test_request_context("/_dash-update-component", method="POST"):
-        session["user"] = "alice"
+        session["user"], session["login_ts"] = "alice", time.time()
         assert send_command(lab.hub, "s-dash", "pause") == "sent pause"
         assert lab.hub.sessions() == ["s-dash"]
     assert [r["user"] for r in rejections(lab.bus, "s-dash")] == ["bob"]
