@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import threading
 import time
 import tomllib
@@ -393,6 +394,34 @@ def session_lifetime(config: Any) -> timedelta:
     return timedelta(hours=float(getattr(config, "session_hours", 12.0)))
 
 
+class RevokedLogins:
+    """Logins ended by /logout before they expired.
+
+    The session cookie lives in the browser, so clearing it at logout does not stop a copy
+    of it (another tab, a stolen cookie) or a socket opened with it. Each login carries a
+    random id; a logged-out id is refused until the login would have expired anyway, after
+    which it is forgotten. Kept in the web process (one per deployment).
+    """
+
+    def __init__(self, lifetime_s: float) -> None:
+        self.lifetime_s = lifetime_s
+        self._ended: dict[str, float] = {}  # login id -> when it would have expired
+        self._lock = threading.Lock()
+
+    def revoke(self, login_id: Any, login_ts: Any) -> None:
+        if isinstance(login_id, str) and login_id:
+            start = login_ts if isinstance(login_ts, (int, float)) else time.time()
+            with self._lock:
+                self._ended[login_id] = start + self.lifetime_s
+
+    def __contains__(self, login_id: object) -> bool:
+        now = time.time()
+        with self._lock:
+            for key in [k for k, until in self._ended.items() if until <= now]:
+                del self._ended[key]
+            return login_id in self._ended
+
+
 def cookie_problem(app: Any) -> str:
     """Why the current request has no logged-in user, in words for the person."""
     from flask import request, session
@@ -411,6 +440,8 @@ def cookie_problem(app: Any) -> str:
         return "invalid session cookie (not signed by this server): log in again"
     if session.get("user") and not login_is_fresh(session.get("login_ts"), lifetime_s):
         return "your login expired: log in again"
+    if session.get("login_id") in app.extensions.get("navigator_revoked", ()):
+        return "you logged out: log in again"
     return "login required: log in at /login"
 
 
@@ -425,7 +456,8 @@ def login_is_fresh(login_ts: Any, lifetime_s: float) -> bool:
             and time.time() < login_ts + lifetime_s)
 
 
-def current_user(users: UserStore, lifetime_s: float = float("inf")) -> str | None:
+def current_user(users: UserStore, lifetime_s: float = float("inf"),
+                 revoked: RevokedLogins | None = None) -> str | None:
     """The logged-in user of the current request, from the signed session cookie only."""
     from flask import has_request_context, session
 
@@ -436,12 +468,16 @@ def current_user(users: UserStore, lifetime_s: float = float("inf")) -> str | No
         return None
     if not login_is_fresh(session.get("login_ts"), lifetime_s):
         return None
+    if revoked is not None and session.get("login_id") in revoked:
+        return None
     return name
 
 
-def install_login(server: Any, users: UserStore, config: Any) -> Callable[[], str | None]:
+def install_login(server: Any, users: UserStore, config: Any,
+                  on_logout: Callable[[str], None] | None = None) -> Callable[[], str | None]:
     """Guard every route of ``server`` (a Flask app) behind ``/login``; returns a function
-    giving the current request's user.
+    giving the current request's user. ``on_logout(login_id)`` runs when a login ends
+    (the web server closes that login's sockets).
 
     Pages get a redirect to the login page; ``_dash-*`` endpoints, other non-GET requests and
     JSON clients get 401 with the reason (expired, forged, missing cookie) as JSON.
@@ -453,8 +489,11 @@ def install_login(server: Any, users: UserStore, config: Any) -> Callable[[], st
                          SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
                          SESSION_COOKIE_SAMESITE="Lax")
 
+    revoked = RevokedLogins(lifetime.total_seconds())
+    server.extensions["navigator_revoked"] = revoked
+
     def user() -> str | None:
-        return current_user(users, lifetime.total_seconds())
+        return current_user(users, lifetime.total_seconds(), revoked)
 
     def page(message: str, next_path: str, status: int) -> tuple[str, int, dict[str, str]]:
         return (_LOGIN_PAGE.format(message=_escape(message), next=_escape(next_path)), status,
@@ -484,11 +523,16 @@ def install_login(server: Any, users: UserStore, config: Any) -> Callable[[], st
         session.clear()
         session["user"] = user.name
         session["login_ts"] = time.time()
+        session["login_id"] = secrets.token_urlsafe(12)
         session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
         return redirect(next_path, code=303)
 
     @server.route("/logout", methods=["GET", "POST"])
     def logout() -> Any:
+        login_id = session.get("login_id")
+        revoked.revoke(login_id, session.get("login_ts"))
+        if on_logout is not None and isinstance(login_id, str):
+            on_logout(login_id)
         session.clear()
         return page("logged out", "/", 200)
 

@@ -68,7 +68,8 @@ class LiveHub:
         # Set by create_app in password mode: the request's user from the signed cookie.
         self.request_user: Callable[[], str | None] = lambda: None
         self.socket_lifetime_s = 12 * 3600.0
-        self._sockets: dict[str, tuple[str, float]] = {}  # sid -> (user at connect, expiry)
+        # sid -> (user at connect, expiry, login id): a logout ends that login's sockets
+        self._sockets: dict[str, tuple[str, float, str]] = {}
         self._views: dict[str, SessionView] = {}
         self._relayed: dict[str, int] = {}  # last seq relayed to each session's room
         self._relay_locks: dict[str, threading.Lock] = {}
@@ -90,22 +91,29 @@ class LiveHub:
                 return name
         return self._user
 
-    def connect(self, sid: str, user: str, login_ts: float) -> bool:
+    def connect(self, sid: str, user: str, login_ts: float, login_id: str = "") -> bool:
         """Remember a socket's user until their login expires: ``login_ts`` (when they logged
         in) + the login lifetime, not connect time + lifetime, so a socket opened late in a
         login does not outlive it. False (nothing remembered) when it has already expired."""
         expires = login_ts + self.socket_lifetime_s
         if time.time() >= expires:
             return False
-        self._sockets[sid] = (user, expires)
+        self._sockets[sid] = (user, expires, login_id)
         return True
+
+    def end_login(self, login_id: str) -> None:
+        """Close the sockets of a login that ended (/logout): from now on they act as nobody."""
+        ended = [sid for sid, (_, _, lid) in list(self._sockets.items()) if lid == login_id]
+        for sid in ended:
+            self._sockets[sid] = ("", 0.0, login_id)
+            self.socketio.server.disconnect(sid, namespace="/")
 
     def disconnect(self, sid: str) -> None:
         self._sockets.pop(sid, None)
 
     def socket_user(self, sid: str) -> str:
         """The user a socket logged in as, until its login would have expired."""
-        user, expires = self._sockets.get(sid, (self._user, float("inf")))
+        user, expires, _ = self._sockets.get(sid, (self._user, float("inf"), ""))
         return user if time.time() < expires else ""
 
     def view(self, session: str) -> SessionView:
@@ -282,7 +290,8 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         user = hub.request_user()  # from the signed cookie of the handshake request
         if not user:
             raise ConnectionRefusedError(refusal() if refusal else "login required")
-        if not hub.connect(request.sid, user, _login_ts()):
+        login_id = flask_session.get("login_id")
+        if not hub.connect(request.sid, user, _login_ts(), login_id if isinstance(login_id, str) else ""):
             raise ConnectionRefusedError("your login expired: log in again")
 
     @socketio.on("disconnect")
@@ -349,7 +358,7 @@ def create_app(config: ServerConfig, bus: EventBus,
     policy = AccessPolicy(bus, users, login_required=login)
     hub = LiveHub(bus, socketio, user="" if login else LOCAL_USER, policy=policy)
     if login and users is not None:
-        hub.request_user = install_login(app.server, users, config)
+        hub.request_user = install_login(app.server, users, config, on_logout=hub.end_login)
         hub.socket_lifetime_s = session_lifetime(config).total_seconds()
     app.server.extensions["navigator_hub"] = hub
     _register_socket_handlers(socketio, hub, lambda: cookie_problem(app.server))

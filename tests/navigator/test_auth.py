@@ -270,10 +270,22 @@ def test_login_opens_pages_and_socket_and_logout_closes_them(lab: AuthServer) ->
         assert answer(client, {**PRUNE, "session": "s-own", "id": "a-1"}) == ("sent", "a-1")
         command = lab.bus.next_command("s-own", timeout=2)
         assert command is not None and command.user == "alice"
+        # logout ends the login on the server: its open socket is closed, and a copy of the
+        # cookie (another tab, a stolen one) no longer opens pages or sockets
+        copy = http.cookies[SESSION_COOKIE]
+        http.get(lab.url + "/logout", timeout=10)
+        deadline = time.monotonic() + 10
+        while client.sio.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not client.sio.connected, "the logged-out login's socket is still open"
+        assert http.get(lab.url + "/", allow_redirects=False, timeout=10).status_code == 302
+        r = requests.get(lab.url + "/", headers={"Cookie": f"{SESSION_COOKIE}={copy}"},
+                         allow_redirects=False, timeout=10)
+        assert r.status_code == 302 and "you%20logged%20out" in r.headers["Location"]
+        assert refusal(lab.url, copy) == "you logged out: log in again"
+        assert lab.bus.next_command("s-own", timeout=0.2) is None
     finally:
         client.close()
-    http.get(lab.url + "/logout", timeout=10)
-    assert http.get(lab.url + "/", allow_redirects=False, timeout=10).status_code == 302
 
 
 def test_expired_and_forged_cookies_are_rejected(tmp_path: Path) -> None:
