@@ -322,16 +322,21 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
                   State(ids.SAMPLER, "value"), State(ids.EDGE_OVERRIDES, "data"),
                   State(ids.MODE, "value"), State(ids.TABLE_PATH, "value"),
                   State(ids.PROXIES, "value"), State(ids.PRESCREEN, "value"),
-                  prevent_initial_call=True)
+                  State(ids.PRESCREEN_BY, "value"), prevent_initial_call=True)
     def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
               epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None,
-              proxies: list[str] | None, prescreen: Any) -> tuple:
+              proxies: list[str] | None, prescreen: Any, prescreen_by: list[str] | None) -> tuple:
         config = builder_config(n_nodes, ops, channels, cells, dataset, epochs, sampler,
-                                overrides, mode, table, proxies, prescreen)
+                                overrides, mode, table, proxies, prescreen, prescreen_by)
         try:
             return hub.start_session(config, owner=hub.user), ""
         except (ValueError, TypeError) as exc:
             return no_update, f"cannot start: {exc}"
+
+    @app.callback(Output(ids.PRESCREEN_BY, "options"), Output(ids.PRESCREEN_BY, "value"),
+                  Input(ids.PROXIES, "value"), State(ids.PRESCREEN_BY, "value"))
+    def prescreen_choices(proxies: list[str] | None, chosen: list[str] | None) -> tuple:
+        return ranking_choices(proxies, chosen)
 
     @app.callback(Output(ids.SESSION, "data", allow_duplicate=True), Input(ids.SESSION_PICK, "value"),
                   prevent_initial_call=True)
@@ -344,12 +349,13 @@ def _register_builder(app: Dash, hub: LiveHub) -> None:
 # The builder's fields, in this order, as States: the Study panel starts sessions from them too.
 BUILDER_STATES = (ids.N_NODES, ids.OPS, ids.CHANNELS, ids.CELLS, ids.DATASET, ids.EPOCHS,
                   ids.SAMPLER, ids.EDGE_OVERRIDES, ids.MODE, ids.TABLE_PATH, ids.PROXIES,
-                  ids.PRESCREEN)
+                  ids.PRESCREEN, ids.PRESCREEN_BY)
 
 
 def builder_config(n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
                    epochs: Any, sampler: str, overrides: dict | None, mode: str,
-                   table: str | None, proxies: list[str] | None, prescreen: Any) -> dict:
+                   table: str | None, proxies: list[str] | None, prescreen: Any,
+                   prescreen_by: list[str] | None = None) -> dict:
     """The engine configuration the builder's fields describe (values of ``BUILDER_STATES``)."""
     config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
               "dataset": dataset or "digits",
@@ -357,8 +363,24 @@ def builder_config(n_nodes: Any, ops: list[str], channels: Any, cells: Any, data
     if mode == "tabular":  # no training data, so no proxies either
         config |= {"mode": "tabular", "table_path": (table or "").strip() or None}
     else:
-        config |= {"proxies": list(proxies or []), "prescreen_n": prescreen or 0}
+        config |= proxy_fields(proxies, prescreen, prescreen_by)
     return config
+
+
+def ranking_choices(proxies: list[str] | None, chosen: list[str] | None
+                    ) -> tuple[list[str], list[str]]:
+    """Options and value of "ranked by": only scored proxies can rank the pre-screen."""
+    scored = list(proxies or [])
+    return scored, [name for name in chosen or [] if name in scored]
+
+
+def proxy_fields(proxies: list[str] | None, prescreen: Any, prescreen_by: list[str] | None
+                 ) -> dict[str, Any]:
+    """The engine settings of the proxy fields (cell builder and lego builder alike)."""
+    fields: dict[str, Any] = {"proxies": list(proxies or []), "prescreen_n": prescreen or 0}
+    if prescreen_by:
+        fields["prescreen_by"] = list(prescreen_by)
+    return fields
 
 
 def send_command(hub: LiveHub, session: str | None, kind: str, args: dict | None = None) -> str:

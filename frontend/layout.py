@@ -63,8 +63,13 @@ def builder() -> html.Section:
         _field("Zero-cost proxies (scored for every candidate)", dcc.Checklist(
             id=ids.PROXIES, options=list(PROXIES), value=["synflow", "naswot"],
             className="op-palette")),
-        _field("Pre-screen: start from the best of N random archs by the proxies (0: off)",
-               dcc.Input(id=ids.PRESCREEN, type="number", min=0, value=0)),
+        html.Div([
+            _field("Pre-screen: start from the best of N random archs by the proxies (0: off)",
+                   dcc.Input(id=ids.PRESCREEN, type="number", min=0, value=0)),
+            _field("ranked by (empty: a vote of all scored proxies)", dcc.Dropdown(
+                id=ids.PRESCREEN_BY, options=["synflow", "naswot"], value=[], multi=True,
+                placeholder="vote of all")),
+        ], className="row"),
         _field("Table (tabular mode)", dcc.Input(
             id=ids.TABLE_PATH, type="text", value="synthetic:0",
             placeholder="CSV path (arch + accuracy columns), synthetic:SEED or nats:PATH")),

@@ -41,7 +41,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from frontend import ids
-from frontend.callbacks import send_command
+from frontend.callbacks import proxy_fields, send_command
 from supernet.chain import ACTIVATIONS, BLOCK_TYPES, BODY_TYPES, HEAD, HEAD_TYPES, ChainTemplate
 from supernet.data import input_shape
 from supernet.space import PRESETS, SearchSpace
@@ -419,7 +419,8 @@ def validate(doc: Doc, dataset: str | None, num_classes: int = NUM_CLASSES) -> V
 
 
 def start_config(doc: Doc, dataset: str | None, epochs: Any, sampler: str | None,
-                 proxies: list[str] | None, prescreen: Any) -> dict[str, Any]:
+                 proxies: list[str] | None, prescreen: Any,
+                 prescreen_by: list[str] | None = None) -> dict[str, Any]:
     """The engine config for a search of ``doc``, from the cell builder's shared fields.
 
     Chains are always trained as supernets (tabular benchmarks index cell strings), so the
@@ -427,7 +428,7 @@ def start_config(doc: Doc, dataset: str | None, epochs: Any, sampler: str | None
     """
     return {"template": copy.deepcopy(doc), "dataset": (dataset or "digits").strip(),
             "train": {"epochs": epochs, "sampler": sampler or "uniform", "lr": 0.1},
-            "proxies": list(proxies or []), "prescreen_n": prescreen or 0}
+            **proxy_fields(proxies, prescreen, prescreen_by)}
 
 
 # -- drawing ----------------------------------------------------------------------------------
@@ -711,15 +712,17 @@ def register_lego_view(app: Dash, hub: LiveHub) -> None:
                   Output(ids.LEGO_STATUS, "children", allow_duplicate=True),
                   Input(ids.LEGO_START, "n_clicks"), State(ids.LEGO_DOC, "data"),
                   State(ids.DATASET, "value"), State(ids.EPOCHS, "value"), State(ids.SAMPLER, "value"),
-                  State(ids.PROXIES, "value"), State(ids.PRESCREEN, "value"), prevent_initial_call=True)
+                  State(ids.PROXIES, "value"), State(ids.PRESCREEN, "value"),
+                  State(ids.PRESCREEN_BY, "value"), prevent_initial_call=True)
     def start(_n: Any, doc: Doc, dataset: str | None, epochs: Any, sampler: str | None,
-              proxies: list[str] | None, prescreen: Any) -> tuple:
+              proxies: list[str] | None, prescreen: Any, prescreen_by: list[str] | None) -> tuple:
         check = validate(doc, dataset)
         if check.error:
             return no_update, html.Span(f"cannot start: {check.error}", className="error-text")
         try:
-            session = hub.start_session(start_config(doc, dataset, epochs, sampler, proxies, prescreen),
-                                        owner=hub.user)
+            session = hub.start_session(
+                start_config(doc, dataset, epochs, sampler, proxies, prescreen, prescreen_by),
+                owner=hub.user)
         except (ValueError, TypeError) as exc:
             return no_update, html.Span(f"cannot start: {exc}", className="error-text")
         return session, f"started {session} on {dataset or 'digits'}: {check.summary()}"

@@ -209,6 +209,8 @@ def test_start_config_is_an_engine_config_for_the_chain() -> None:
     engine = EngineConfig.from_dict(config)
     assert engine.space().is_chain and engine.space().size() == 648
     assert engine.dataset == "digits" and config["prescreen_n"] == 0
+    ranked = lego.start_config(doc, "digits", 2, "fair", ["synflow", "snip"], 8, ["snip"])
+    assert EngineConfig.from_dict(ranked).prescreen_by == ["snip"]
 
 
 def test_canvas_and_pane_render_what_is_selected() -> None:
