@@ -110,7 +110,11 @@ class SessionWorker:
             if self.took_over_from:
                 message += (f" on worker {self.worker_id} after worker {self.took_over_from} "
                             "stopped answering")
-            self._set_state("running", message)
+            self.paused = self._was_paused()
+            if self.paused:
+                self._set_state("paused", f"{message}; still paused, as the analyst left it")
+            else:
+                self._set_state("running", message)
             if engine.archive:
                 self._place(engine.archive_as_dicts())
         elif self.took_over_from:
@@ -119,6 +123,14 @@ class SessionWorker:
                                        f"(no checkpoint yet) after worker {self.took_over_from} "
                                        "stopped answering")
         return engine
+
+    def _was_paused(self) -> bool:
+        """Whether the session was paused when its last worker let go of it: the bus holds
+        every state it published (a handover's "queued" says nothing about the search)."""
+        for event in reversed(self.bus.history(self.session)):
+            if event.type == "session_state" and event.data.get("state") != "queued":
+                return event.data.get("state") == "paused"
+        return False
 
     @property
     def lost(self) -> bool:
@@ -154,7 +166,7 @@ class SessionWorker:
                                                  choice_points=[cp.to_dict() for cp in space],
                                                  size=space.size()))
             self._publish_steering()
-            if self.state != "running":
+            if self.state not in ("running", "paused"):
                 self._set_state("running", f"looking accuracies up in {self.config.table_path}"
                                 if self.tabular else f"training on {self.engine.data.name} "
                                                      f"({self.engine.device.type}){self._ranks}")

@@ -218,6 +218,36 @@ def test_pause_blocks_training_and_resume_continues(tmp_path: Path) -> None:
         run.stop()
 
 
+def test_a_paused_session_handed_to_another_worker_stays_paused(tmp_path: Path) -> None:
+    bus = MemoryBus()
+    first = Running(bus, tmp_path, config=LONG)
+    first.wait(lambda e: e.type == "checkpoint")
+    paused = first.since(first.command("pause"), state_is("paused"))
+    first.worker.handover = True  # what a host shutdown does on a shared bus
+    first.stop()
+    assert [e.data["state"] for e in bus.history(first.session, after_seq=paused.seq)
+            if e.type == "session_state"] == ["queued"]
+    after = bus.last_seq(first.session)
+    second = SessionWorker(bus, first.session, EngineConfig.from_dict(LONG), options(tmp_path))
+    thread = threading.Thread(target=second.run, daemon=True)
+    thread.start()
+    sub = bus.subscribe(first.session, after_seq=after)
+    try:
+        seen: list[Event] = []
+        resumed = wait_for(sub, state_is("paused"), seen=seen)
+        assert "resumed from checkpoint" in resumed.data["message"]
+        time.sleep(0.5)
+        later = bus.history(first.session, after_seq=after)
+        assert not any(e.type == "train_progress" for e in later)
+        assert not any(e.type == "session_state" and e.data["state"] == "running" for e in later)
+        send(bus, first.session, "resume")
+        wait_for(sub, state_is("running"), seen=seen)
+        wait_for(sub, lambda e: e.type == "train_progress", seen=seen)
+    finally:
+        send(bus, first.session, "stop")
+        thread.join(30)
+
+
 def test_finetune_and_export(running: Running) -> None:
     running.wait(lambda e: e.type == "session_state" and "budget" in e.data["message"])
     reply = running.command("finetune", epochs=1)
