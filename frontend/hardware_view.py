@@ -81,6 +81,24 @@ def front_csv(rows: list[dict[str, Any]], cost_key: str) -> str:
     return buffer.getvalue()
 
 
+def budget_range(host_ms: list[float], device: dict[str, Any] | None) -> tuple[float, float]:
+    """The budget slider's bounds in the chosen device's milliseconds.
+
+    On the host: the measured latencies, widened by 10%. On another device the map holds no
+    latencies, so its range is the host's times the device's speed ratio (its ``scale``, or
+    for an adapted model the ratio of the fastest uploaded latency to the host's fastest),
+    starting below the fastest uploaded latency. Bounds sit on the slider's 0.01 ms grid, so
+    a typed budget is not snapped to a neighbour.
+    """
+    if not host_ms:
+        return 0.0, 10.0
+    fastest, slowest = min(host_ms), max(host_ms)
+    if device is not None:
+        ratio = device.get("scale") or device["fastest_ms"] / fastest
+        fastest, slowest = min(device["fastest_ms"], fastest * ratio), slowest * ratio
+    return math.floor(fastest * 90) / 100, math.ceil(slowest * 110) / 100
+
+
 def hardware_summary(hardware: dict[str, Any]) -> str:
     if not hardware:
         return "latency model: waiting for measured candidates"
@@ -138,9 +156,10 @@ def register_hardware(app: Dash, hub: LiveHub) -> None:
                   Output(ids.RENDERED_PARETO, "data"),
                   live(ids.LIVE_HARDWARE), Input(ids.HARDWARE_TICK, "n_intervals"),
                   Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
-                  Input(ids.PARETO_COST, "value"), State(ids.RENDERED_PARETO, "data"))
+                  Input(ids.PARETO_COST, "value"), Input(ids.BUDGET_DEVICE, "value"),
+                  State(ids.RENDERED_PARETO, "data"))
     def render(_events: Any, _tick: Any, session: str | None, theme: str, cost_key: str,
-               rendered: Any) -> tuple:
+               device: str | None, rendered: Any) -> tuple:
         if not session:
             raise PreventUpdate
         view = hub.view(session)
@@ -159,9 +178,7 @@ def register_hardware(app: Dash, hub: LiveHub) -> None:
             [costs[i] for i in shown], [accuracies[i] for i in shown], [archs[i] for i in shown],
             [position[i] for i in front], cost_key, hardware.get("budget_ms"), dark)
         latencies = [v for v in values.get("latency_ms", []) if _number(v)]
-        # on the slider's 0.01 ms grid, so a typed budget is not snapped to a neighbour
-        low, high = ((math.floor(min(latencies) * 90) / 100, math.ceil(max(latencies) * 110) / 100)
-                     if latencies else (0, 10))
+        low, high = budget_range(latencies, (hardware.get("devices") or {}).get(device or "host"))
         devices = ["host", *sorted(hardware.get("devices") or {})]
         return (pareto, figures.correlation_figure(score_correlations(values), dark),
                 hardware_summary(hardware), low, high, devices, marker)

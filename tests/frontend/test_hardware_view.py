@@ -91,3 +91,15 @@ def test_thin_cloud_caps_the_points_but_keeps_the_front() -> None:
     kept = thin_cloud(10_000, keep=[3, 9_999], limit=2000)
     assert len(kept) <= 2002 and {3, 9_999} <= set(kept) and kept == sorted(kept)
     assert thin_cloud(50, keep=[], limit=2000) == list(range(50))
+
+
+def test_the_budget_range_follows_the_chosen_device() -> None:
+    from frontend.hardware_view import budget_range
+
+    host = [2.0, 3.0, 5.0]
+    assert budget_range(host, None) == (1.8, 5.5)
+    assert budget_range([], None) == (0.0, 10.0)
+    slower = {"device": "edge", "fastest_ms": 9.0, "scale": 4.0}  # a scaled host model
+    assert budget_range(host, slower) == (7.2, 22.0)
+    adapted = {"device": "npu", "fastest_ms": 1.0, "scale": None}  # twice as fast at best
+    assert budget_range(host, adapted) == (0.9, 2.75)
