@@ -336,7 +336,7 @@ def _socket_id(page: Any) -> str | None:
 
 def test_proxy_colouring_correlations_and_budget_slider(page: Any, synthetic: tuple) -> None:
     _, worker = synthetic
-    s = worker.sessions[_session(page)]
+    s = worker.sessions[_ensure_session(page, worker)]
     synflow = {r["arch"]: r["scores"]["synflow"] for r in s.records}
     page.click(f"#{ids.MAP_COLOR}")
     page.get_by_role("option", name="synflow", exact=True).click()
