@@ -219,6 +219,8 @@ class SessionWorker:
                 self.paused = True
 
     def _set_state(self, state: str, message: str = "") -> None:
+        if self.lost:
+            return
         self.state = state
         self.bus.publish(self.session, SessionState(state=state, message=message, owner=self.owner,
                                                     config=self.config.to_dict()))
@@ -276,6 +278,8 @@ class SessionWorker:
     def _generation(self) -> None:
         assert self.engine is not None
         records = self.engine.search_generation()
+        if self.lost:  # taken over while evaluating: the new owner publishes from now on
+            return
         dicts = self._place([r.to_dict() for r in records])
         generation = records[0].generation if records else self.engine.search.generation
         self.bus.publish(self.session, Candidates(generation=generation, records=dicts))

@@ -105,6 +105,10 @@ def test_a_worker_whose_lease_was_taken_stops_without_a_checkpoint(tmp_path: Pat
     assert len([e for e in bus.history("zombie") if e.type == "checkpoint"]) == checkpoints
     assert not any(s.startswith("stopped") for s in states(bus, "zombie"))
     assert "zombie" in coord.live() and coord.holder("zombie") == "w2"  # still the new owner's
+    before = bus.last_seq("zombie")
+    worker._generation()  # an evaluation still in flight when the lease went
+    worker._set_state("running", "too late")
+    assert bus.last_seq("zombie") == before  # the new owner alone publishes
 
 
 def test_session_lease_reports_a_loss_once() -> None:
