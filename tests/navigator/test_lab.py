@@ -22,6 +22,7 @@ import socketio
 from navigator.bus import EventBus, MemoryBus, make_bus
 from navigator.bus.lease import MemoryCoordinator, SessionLease
 from navigator.lab import QueueMonitor, check_quota
+from navigator.recording import RecordingStore
 from navigator.worker import WorkerHost, WorkerOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -377,6 +378,13 @@ def test_two_workers_two_users_a_watcher_and_a_killed_worker(tmp_path: Path, red
             seqs = [e["seq"] for e in client.of(sa)]
             assert seqs == sorted(set(seqs))
         assert {e["session"] for e in bob.events} == {sb}
+        # ... and so is the web process's SQLite recording of it
+        store = RecordingStore(tmp_path / "web" / "recordings.sqlite")
+        until(lambda: any(e.seq >= resumed["seq"] for e in store.events(sa)), timeout=20,
+              what="the takeover in the recording file")
+        recorded = store.events(sa)
+        assert [e.seq for e in recorded] == list(range(1, len(recorded) + 1))
+        assert {e.seq: e.type for e in recorded}[last_checkpoint["seq"]] == "checkpoint"
 
         # The quota (queued + running + paused sessions of a user) and the queue position: the
         # one surviving worker is busy with Alice's session, so her second one waits.
