@@ -74,6 +74,7 @@ class LiveHub:
         self._relayed: dict[str, int] = {}  # last seq relayed to each session's room
         self._relay_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._stop = threading.Event()
         self.max_sessions_per_user = 2  # create_app sets ServerConfig.max_sessions_per_user
         self.queue_monitor: QueueMonitor | None = None  # started with the first session
@@ -189,14 +190,15 @@ class LiveHub:
         if self.policy.login_required and not owner:
             raise CommandError("login required to start a search (your login may have expired)")
         engine_config = EngineConfig.from_dict(config)
-        check_quota(self.bus, owner, self.max_sessions_per_user)  # navigator/lab.py
-        if self.queue_monitor is None:
-            self.queue_monitor = QueueMonitor(self.bus).start()
         session = f"s-{uuid.uuid4().hex[:8]}"
-        self.bus.publish(session, SessionState(state="queued", message="waiting for a worker",
-                                               owner=owner, config=engine_config.to_dict()))
-        self.bus.request_session({"session": session, "owner": owner,
-                                  "config": engine_config.to_dict()})
+        with self._start_lock:  # two quick starts must not both pass the quota
+            check_quota(self.bus, owner, self.max_sessions_per_user)  # navigator/lab.py
+            if self.queue_monitor is None:
+                self.queue_monitor = QueueMonitor(self.bus).start()
+            self.bus.publish(session, SessionState(state="queued", message="waiting for a worker",
+                                                   owner=owner, config=engine_config.to_dict()))
+            self.bus.request_session({"session": session, "owner": owner,
+                                      "config": engine_config.to_dict()})
         self.view(session)
         return session
 

@@ -200,6 +200,33 @@ def test_live_hub_refuses_a_session_over_the_quota() -> None:
         hub.close()
 
 
+def test_quick_starts_at_once_cannot_pass_the_quota_together() -> None:
+    from types import SimpleNamespace
+
+    from navigator.server import LiveHub
+
+    hub = LiveHub(MemoryBus(), SimpleNamespace(emit=lambda *a, **k: None))  # type: ignore[arg-type]
+    hub.max_sessions_per_user = 1
+    barrier, started, refused = threading.Barrier(8), [], []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            started.append(hub.start_session({"template": "tiny"}, owner="dan"))
+        except ValueError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(started) == 1 and len(refused) == 7
+    finally:
+        hub.close()
+
+
 # -- the whole lab set-up over real processes ---------------------------------------------------
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "carol": "carol-password"}
