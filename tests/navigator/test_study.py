@@ -420,17 +420,23 @@ def test_service_without_a_store_explains() -> None:
         service.create({"name": "s", "conditions": ["a"]})
 
 
+def _shared_study_session(lab: Any, session: str, participant: str) -> str:
+    """Alice's session in study "pilot" with ``participant`` at it, shared read-only with bob."""
+    lab.session(session, "alice")
+    lab.bus.publish(session, StudyJoined(study="pilot", participant=participant,
+                                         condition="hitl", task="", time_limit_s=None))
+    lab.bus.publish(session, CommandAck(command_id="sh-1", command="share", user="alice",
+                                        args={"with": ["bob"]}))
+    return session
+
+
 def test_only_who_may_steer_records_ui_actions_over_a_real_login(tmp_path: Path) -> None:
     """A read-only watcher's UI actions would land in the recording under the participant's id:
     they are refused with the reason; the owner's and an admin's are recorded."""
     from tests.navigator.test_auth import AuthServer
 
     lab = AuthServer(tmp_path, MemoryBus())
-    session = lab.session("s-watched", "alice")
-    lab.bus.publish(session, StudyJoined(study="pilot", participant="P1", condition="hitl",
-                                         task="", time_limit_s=None))
-    lab.bus.publish(session, CommandAck(command_id="sh-1", command="share", user="alice",
-                                        args={"with": ["bob"]}))
+    session = _shared_study_session(lab, "s-watched", "P1")
     clients = {u: lab.client(u) for u in ("alice", "bob", "root")}
     try:
         bob = clients["bob"]
@@ -463,11 +469,7 @@ def test_new_ui_action_kinds_recorded_for_the_participant_refused_for_a_watcher(
     from tests.navigator.test_auth import AuthServer
 
     lab = AuthServer(tmp_path, MemoryBus())
-    session = lab.session("s-new", "alice")
-    lab.bus.publish(session, StudyJoined(study="pilot", participant="P2", condition="hitl",
-                                         task="", time_limit_s=None))
-    lab.bus.publish(session, CommandAck(command_id="sh-1", command="share", user="alice",
-                                        args={"with": ["bob"]}))
+    session = _shared_study_session(lab, "s-new", "P2")
     clients = {u: lab.client(u) for u in ("alice", "bob")}
     sent = [("block_mode", {"mode": "lock"}), ("theme", {"theme": "dark"}),
             ("selection_used", {"use": "focus", "name": "left"})]
