@@ -510,10 +510,11 @@ def _ensure_session(page: Any, worker: SyntheticWorker) -> str:
     return _session(page)
 
 
-def _isolated_block(page: Any, among: list[list[str]] | None = None) -> dict:
+def _isolated_block(page: Any, among: list[list[str]] | None = None) -> dict | None:
     """An active block dot (not pruned, excluded or locked, on a choice point with another
     active dot, so pruning it is legal; one of ``among`` [choice point, op] when given) far
-    from every other dot, so that hovering or clicking its pixel can only mean it."""
+    from every other dot, so that hovering or clicking its pixel can only mean it. None
+    while the graph is between two draws (no pixel positions yet)."""
     return page.evaluate(f"""(among) => {{ const gd = {GRAPH.format(id=ids.BLOCKS)}, fl = gd._fullLayout;
         const dots = [];
         gd.data.forEach((t, c) => (t.customdata || []).forEach((cd, i) => dots.push({{
@@ -527,7 +528,7 @@ def _isolated_block(page: Any, among: list[list[str]] | None = None) -> dict:
             const near = Math.min(...dots.filter(o => o !== d).map(o => Math.hypot(o.px - d.px, o.py - d.py)));
             if (near > gap) {{ best = d; gap = near; }}
         }}
-        return Object.assign(best, {{gap}}); }}""", among)
+        return best ? Object.assign(best, {{gap}}) : null; }}""", among)
 
 
 def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any,
@@ -543,7 +544,7 @@ def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any
     after = page.evaluate(f"() => {GRAPH.format(id=ids.BLOCKS)}.data.map(t => Array.from(t.y || []))")
     assert after != before
     _wait_map(page, len({r["arch"] for r in s.records}))
-    block = _isolated_block(page)
+    block = _until(lambda: _isolated_block(page), what="an isolated block dot (between redraws)")
     assert block["gap"] > 8, block
     cp, op = block["cp"], block["op"]
     # hover: where the block sits in the template, and its candidates ringed on the map
@@ -594,15 +595,28 @@ def test_block_view_grows_live_rings_the_map_on_hover_and_click_prunes(page: Any
     _shot(page, "blocks", ".panel.blocks")
 
 
+def _recently_used_block(pg: Any, space: Any, timeout: float = 20.0) -> dict:
+    """An isolated, prunable block dot that the latest generation used; the dots may lag the
+    events by a redraw, so ask again (with the then latest generation) until one is drawn."""
+    deadline = time.monotonic() + timeout
+    while True:
+        latest = [e for e in _events(pg, "candidates") if e["data"]["records"]][-1]
+        recent = sorted({(cp.name, op) for r in latest["data"]["records"]
+                         for cp, op in zip(space, space.from_string(r["arch"]))})
+        block = _isolated_block(pg, [list(pair) for pair in recent])
+        if block is not None:
+            return block
+        assert time.monotonic() < deadline, f"no block dot drawn for any of {recent}"
+        time.sleep(0.5)
+
+
 def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
     """Prune an isolated block from the block view of a real session and check, in the
     data, that no candidate evaluated after the worker acknowledged it uses that block.
 
     The block is one the latest generation used, and two generations of later candidates
     must avoid it, so that the check could not pass by the search simply not trying it."""
-    recent = sorted({(cp.name, op) for r in _events(pg, "candidates")[-1]["data"]["records"]
-                     for cp, op in zip(space, space.from_string(r["arch"]))})
-    block = _isolated_block(pg, [list(pair) for pair in recent])
+    block = _recently_used_block(pg, space)
     cp, op = block["cp"], block["op"]
     for attempt in range(3):  # a live redraw may eat a click
         x, y = _point_of(pg, ids.BLOCKS, block["x"], block["y"])
@@ -615,7 +629,7 @@ def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
         except Exception:
             if attempt == 2:
                 raise
-            block = _isolated_block(pg, [list(pair) for pair in recent])  # the dot may have moved
+            block = _recently_used_block(pg, space)  # the dot may have moved
             cp, op = block["cp"], block["op"]
     pg.click(f"#{ids.BLOCK_CONFIRM}")
     _wait(pg, "([cp, op]) => (window.navigatorEvents || []).some(e => e.type === 'command_ack'"
