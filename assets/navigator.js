@@ -7,18 +7,12 @@ window.navigator_glue = {
   trackSeq: function (events, seq, session, triggers) {
     const state = Object.assign({last_seq: 0, session: session}, seq || {});
     if (state.session !== session) { state.last_seq = 0; state.session = session; }
-    window.navigatorSeqLog = window.navigatorSeqLog || [];
     let resync = window.dash_clientside.no_update;
     const accepted = [];
     for (const ev of (events || [])) {
       if (ev.session !== session || ev.seq <= state.last_seq) { continue; }
       if (ev.seq !== state.last_seq + 1) { resync = {after: state.last_seq, at: Date.now()}; break; }
       state.last_seq = ev.seq;
-      window.navigatorSeqLog.push(ev.seq);
-      window.navigatorLastEvent = ev;
-      window.navigatorEvents = window.navigatorEvents || [];
-      window.navigatorEvents.push(ev);
-      if (window.navigatorEvents.length > 5000) { window.navigatorEvents.splice(0, 1000); }
       accepted.push(ev);
     }
     window.navigator_glue.liveMap(session, accepted);
@@ -27,11 +21,8 @@ window.navigator_glue = {
       accepted.some(ev => types.includes(ev.type)) ? last : window.dash_clientside.no_update);
     return [state, resync, ...fire];
   },
-  // Connection badge; window.navigatorSocket records the socket id and reconnects (for tests).
+  // Connection badge (``sid`` is an input so that a reconnect redraws it).
   connection: function (connected, sid) {
-    const info = window.navigatorSocket = window.navigatorSocket || {id: null, ids: [], connected: false};
-    info.connected = !!connected;
-    if (sid && sid !== info.id) { info.id = sid; info.ids.push(sid); }
     return connected ? ["live", "badge ok"] : ["reconnecting…", "badge warn"];
   },
   // Live map without a server round-trip: the browser keeps every candidate of the session

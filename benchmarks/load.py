@@ -17,7 +17,7 @@ Per N, over ``--seconds`` (bounded; 10 s by default):
   ``delivery_ratio`` compares that with what was published (1.0 = nothing lost);
 - p50 (median) / p95 delivery latency: publish timestamp -> client receive (the same
   clock, loopback only). Progress events are relayed in batches every 0.3 s by design
-  (``navigator/server.py``), so that figure is mostly the batching; command round trips
+  (``navigator/hub.py``), so that figure is mostly the batching; command round trips
   (emit -> ``command_ack`` back) show the latency of a steering action;
 - commands sent and acknowledged, and errors (socket errors, lost events,
   unacknowledged commands).
@@ -220,14 +220,14 @@ def _summary(n: int, analysts: list[_Analyst], counts: dict[str, int], elapsed: 
 def web_app() -> Any:
     """gunicorn app factory (``benchmarks.load:web_app()``): the app the benchmark measures.
 
-    A bare config, as :class:`frontend.synthetic.LiveServer` gives it: no logins, so the
-    figures are the relay's, not the login form's."""
-    from types import SimpleNamespace
-
+    No logins, as :class:`tests.support.synthetic.LiveServer` serves, so the figures are
+    the relay's, not the login form's."""
     from navigator.bus import make_bus
-    from navigator.server import create_app
+    from navigator.config import ServerConfig
+    from navigator.wsgi import create_app
 
-    config = SimpleNamespace(host="127.0.0.1", port=0, secret=uuid.uuid4().hex)
+    config = ServerConfig(host="127.0.0.1", port=0, secret=uuid.uuid4().hex, auth="none",
+                          embedded_workers=0, data_dir=tempfile.mkdtemp(prefix="navigator-load-"))
     dash_app, _ = create_app(config, make_bus(os.environ[URL_ENV]))
     return dash_app.server
 

@@ -12,7 +12,7 @@ so that a shared CPU's contention does not swamp the numbers.
 
 The run also reports Kendall's tau of each proxy against FLOPs (``tau_vs_flops``):
 how much of a proxy's ranking is just size. With ``--table PATH``, a NAS-Bench-201
-accuracy CSV in the format of ``supernet.benchmarks_table`` (``arch`` + one column per
+accuracy CSV in the format of ``supernet.tabular.parsing`` (``arch`` + one column per
 dataset, loaded by ``BenchmarkTable.from_csv``), the architectures are drawn from the
 table's rows instead and ``table.correlations`` holds each proxy's Spearman's rho and
 Kendall's tau against the ``--table-dataset`` column: the real ranking quality.
@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from supernet.benchmarks_table import BenchmarkTable
 from supernet.data import Dataset, load_dataset
 from supernet.proxies import (
     PROXIES,
@@ -50,6 +49,7 @@ from supernet.proxies import (
 )
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
+from supernet.tabular.table import BenchmarkTable
 
 SHARED_NPZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset.npz"
 DEFAULT_N = 200

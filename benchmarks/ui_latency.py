@@ -63,7 +63,7 @@ def _prefill(session: Any, n: int, chunk: int = 1000) -> None:
 
 def measure_size(page: Any, server: Any, points: int, runs: int, batch: int,
                  log: Any) -> dict[str, Any]:
-    from frontend.synthetic import SyntheticSession
+    from tests.support.synthetic import SyntheticSession
 
     session = SyntheticSession(server.bus, f"bench-{points}", preset="nb201", seed=points)
     session.publish_start()
@@ -113,8 +113,8 @@ def measure_size(page: Any, server: Any, points: int, runs: int, batch: int,
 def measure_ui(sizes: list[int], runs: int, batch: int, chromium: str, log: Any) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
-    from frontend.synthetic import LiveServer
     from tests.conftest import CHROMIUM_ARGS
+    from tests.support.synthetic import LiveServer
 
     results = []
     with LiveServer() as server, sync_playwright() as p:

@@ -11,7 +11,8 @@ heatmap's live trigger (``fitness``, ``steering``, ``candidates`` and ``space`` 
   draws the ring as an overlay trace on the map (``assets/block_view.js``), so the map's
   own live updates (``navigator_glue.liveMap``) and lasso selection are left untouched.
 - **click** a dot: prune / restore or lock / unlock it, after the same preview and confirm
-  step as a heatmap cell (``callbacks.preview_edit``), with the resulting space size.
+  step as a heatmap cell (``edits.block_edit`` and ``callbacks.register_confirm``), with the
+  resulting space size.
 
 Choice-point names are never parsed: cell edges ("2<-0") and chain-of-blocks names
 ("layer1.block") are both just names; arch strings are decoded by the session's own
@@ -29,11 +30,12 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
-from frontend.callbacks import block_edit, live, marker_of, position_of, send_command
+from frontend.callbacks import live, marker_of, register_confirm
+from frontend.edits import block_edit, position_of
 from supernet.space import SearchSpace
 
 if TYPE_CHECKING:
-    from navigator.server import LiveHub
+    from frontend.hub import Hub
 
 HOVER_HINT = "hover a block to see where it sits in the template and ring its candidates on the map"
 MAX_CACHED_SESSIONS = 8
@@ -104,7 +106,7 @@ def archs_using(space: SearchSpace, decoded: list[tuple[str, ...] | None], archs
     return [text for text, arch in zip(archs, decoded) if arch is not None and arch[k] == op]
 
 
-def register_block_view(app: Dash, hub: LiveHub) -> None:
+def register_block_view(app: Dash, hub: Hub) -> None:
     parsed = ParsedArchs()
 
     @app.callback(Output(ids.BLOCKS, "figure"), Output(ids.RENDERED_BLOCKS, "data"),
@@ -173,14 +175,8 @@ def register_block_view(app: Dash, hub: LiveHub) -> None:
             raise PreventUpdate
         return block_edit(steering, space, mode, *point)
 
-    @app.callback(Output(ids.BLOCK_PREVIEW, "children", allow_duplicate=True),
-                  Output(ids.BLOCK_PENDING, "data", allow_duplicate=True),
-                  Input(ids.BLOCK_CONFIRM, "n_clicks"), State(ids.BLOCK_PENDING, "data"),
-                  State(ids.SESSION, "data"), prevent_initial_call=True)
-    def confirm(_n: Any, pending: dict | None, session: str | None) -> tuple:
-        if not pending:
-            return "click a block first", None
-        return send_command(hub, session, pending["type"], pending["args"]), None
+    register_confirm(app, hub, ids.BLOCK_CONFIRM, ids.BLOCK_PENDING, ids.BLOCK_PREVIEW,
+                     "click a block first")
 
     # In the browser: ringing the candidates on the map must not cost a map round-trip.
     app.clientside_callback(

@@ -1,7 +1,7 @@
 """Dash callbacks: thin glue between components, the live hub and the figures.
 
 Every control becomes a runtime command through ``hub.send``; every view is
-rendered from the hub's :class:`~frontend.state.SessionView` when an ``events``
+rendered from the hub's :class:`~navigator.session_view.SessionView` when an ``events``
 batch that concerns it arrives over the websocket: the browser's ``trackSeq``
 (assets/navigator.js) sets the view's trigger store (``LIVE_TRIGGERS``).
 """
@@ -15,14 +15,14 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
+from frontend.edits import block_edit, prune_outside
 from frontend.selections import NamedSelection, focus_args
 from navigator.commands import CommandError
 from supernet.space import CellTemplate, SearchSpace
-from supernet.steering import SteeringState
 
 if TYPE_CHECKING:
-    from frontend.state import SessionView
-    from navigator.server import LiveHub
+    from frontend.hub import Hub
+    from navigator.session_view import SessionView
 
 EVENTS = Input(ids.SOCKET, "data-events")
 # Which event types each live view draws: the browser sets a view's trigger store only for
@@ -58,72 +58,11 @@ def template_from_fields(n_nodes: Any, ops: list[str] | None, channels: Any, cel
     return doc | {"edges": edges}
 
 
-def preview_edit(steering: dict[str, Any], space: dict[str, Any], kind: str, cp: str,
-                 op: str) -> tuple[str, int]:
-    """Apply an edit to a copy of the steering state: (error or '', resulting space size)."""
-    state = SteeringState.from_dict(steering, SearchSpace.from_dict(space["template"]))
-    try:
-        {"prune_op": lambda: state.prune(cp, op), "restore_op": lambda: state.restore(cp, op),
-         "lock_edge": lambda: state.lock(cp, op), "unlock_edge": lambda: state.unlock(cp)}[kind]()
-    except ValueError as exc:
-        return str(exc), state.space_size()
-    return "", state.space_size()
-
-
-def prune_outside(steering: dict[str, Any], space: dict[str, Any], archs: list[str]
-                  ) -> list[tuple[str, str]]:
-    """The (choice point, op) prunes that keep only ops used by ``archs``, skipping illegal ones."""
-    sp = SearchSpace.from_dict(space["template"])
-    state = SteeringState.from_dict(steering, sp)
-    used = [set() for _ in sp.choice_points]
-    for text in archs:
-        for k, op in enumerate(sp.from_string(text)):
-            used[k].add(op)
-    edits = []
-    for k, cp in enumerate(sp.choice_points):
-        for op in state.allowed(cp.name):
-            if op not in used[k]:
-                try:
-                    state.prune(cp.name, op)
-                except ValueError:
-                    continue
-                edits.append((cp.name, op))
-    return edits
-
-
-def position_of(choice_points: list[str], cp: str) -> str:
-    """Where a choice point sits in the template, for the status lines: 'choice point k of N'."""
-    if cp not in choice_points:
-        return "not in the template"
-    return f"choice point {choice_points.index(cp) + 1} of {len(choice_points)}"
-
-
-def block_edit(steering: dict[str, Any], space: dict[str, Any], mode: str, cp: str,
-               op: str) -> tuple[dict[str, Any] | None, str]:
-    """The command a click on block (cp, op) proposes, and its preview line.
-
-    In prune mode a pruned block is restored and any other
-    pruned; in lock mode the locked op is unlocked and any other op locked. (None, reason)
-    when the edit is illegal (the last op of a choice point, say).
-    """
-    if mode == "lock":
-        kind = "unlock_edge" if steering.get("locked", {}).get(cp) == op else "lock_edge"
-    else:
-        kind = "restore_op" if op in steering.get("pruned", {}).get(cp, []) else "prune_op"
-    where = position_of([c["name"] for c in space.get("choice_points", [])], cp)
-    error, size = preview_edit(steering, space, kind, cp, op)
-    if error:
-        return None, f"{kind} {op} on {cp} ({where}): not possible: {error}"
-    args = {"choice_point": cp} | ({} if kind == "unlock_edge" else {"op": op})
-    return ({"type": kind, "args": args},
-            f"{kind} {op} on {cp} ({where}) → {size:,} architectures remain. Confirm?")
-
-
 def _theme_dark(theme: str | None) -> bool:
     return theme == "dark"
 
 
-def register_callbacks(app: Dash, hub: LiveHub) -> None:
+def register_callbacks(app: Dash, hub: Hub) -> None:
     _register_live_views(app, hub)
     _register_builder(app, hub)
     _register_controls(app, hub)
@@ -147,13 +86,13 @@ def marker_of(view: SessionView, rendered: Any, trigger: str) -> dict[str, Any]:
     return marker
 
 
-def _view(hub: LiveHub, session: str | None) -> SessionView:
+def _view(hub: Hub, session: str | None) -> SessionView:
     if not session:
         raise PreventUpdate
     return hub.view(session)
 
 
-def _register_live_views(app: Dash, hub: LiveHub) -> None:
+def _register_live_views(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.SEQ, "data", allow_duplicate=True),
                   Input(ids.SESSION, "data"), Input(ids.SOCKET, "socketId"), Input(ids.RESYNC, "data"),
                   State(ids.SEQ, "data"), prevent_initial_call=True)
@@ -267,7 +206,7 @@ def true_rank_summary(rows: list[dict[str, Any]]) -> str:
     return text
 
 
-def _register_builder(app: Dash, hub: LiveHub) -> None:
+def _register_builder(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.N_NODES, "value"), Output(ids.OPS, "value"),
                   Output(ids.CHANNELS, "value"), Output(ids.CELLS, "value"),
                   Input(ids.PRESET, "value"), prevent_initial_call=True)
@@ -383,7 +322,7 @@ def proxy_fields(proxies: list[str] | None, prescreen: Any, prescreen_by: list[s
     return fields
 
 
-def send_command(hub: LiveHub, session: str | None, kind: str, args: dict | None = None) -> str:
+def send_command(hub: Hub, session: str | None, kind: str, args: dict | None = None) -> str:
     try:
         hub.send(session, kind, args)
     except CommandError as exc:
@@ -391,7 +330,23 @@ def send_command(hub: LiveHub, session: str | None, kind: str, args: dict | None
     return f"sent {kind}"
 
 
-def _register_controls(app: Dash, hub: LiveHub) -> None:
+def register_confirm(app: Dash, hub: Hub, button: str, pending: str, preview: str,
+                     hint: str) -> None:
+    """The confirm step of a proposed edit: ``button`` sends the command a click put in the
+    ``pending`` store and clears it. The heatmap and the block view propose the same edits
+    (``block_edit``), so they confirm them the same way; ``hint`` answers a confirm with
+    nothing proposed."""
+    @app.callback(Output(preview, "children", allow_duplicate=True),
+                  Output(pending, "data", allow_duplicate=True),
+                  Input(button, "n_clicks"), State(pending, "data"),
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def confirm(_n: Any, proposed: dict | None, session: str | None) -> tuple:
+        if not proposed:
+            return hint, None
+        return send_command(hub, session, proposed["type"], proposed["args"]), None
+
+
+def _register_controls(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.SELECTION_INFO, "children", allow_duplicate=True),
                   Input(ids.PAUSE, "n_clicks"), Input(ids.RESUME, "n_clicks"), Input(ids.STOP, "n_clicks"),
                   Input(ids.FINETUNE, "n_clicks"), Input(ids.APPLY_PARAMS, "n_clicks"),
@@ -444,7 +399,7 @@ def share_audience(text: str | None) -> str | list[str]:
     return "*" if "*" in names else sorted(set(names))
 
 
-def _register_steering(app: Dash, hub: LiveHub) -> None:
+def _register_steering(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.PENDING, "data"), Output(ids.EDIT_PREVIEW, "children"),
                   Input(ids.HEATMAP, "clickData"), State(ids.HEAT_MODE, "value"),
                   State(ids.SESSION, "data"), prevent_initial_call=True)
@@ -460,14 +415,8 @@ def _register_steering(app: Dash, hub: LiveHub) -> None:
             raise PreventUpdate
         return block_edit(steering, space, mode, point["y"], point["x"])
 
-    @app.callback(Output(ids.EDIT_PREVIEW, "children", allow_duplicate=True),
-                  Output(ids.PENDING, "data", allow_duplicate=True),
-                  Input(ids.CONFIRM_EDIT, "n_clicks"), State(ids.PENDING, "data"),
-                  State(ids.SESSION, "data"), prevent_initial_call=True)
-    def confirm(_n: Any, pending: dict | None, session: str | None) -> tuple:
-        if not pending:
-            return "click a heatmap cell first", None
-        return send_command(hub, session, pending["type"], pending["args"]), None
+    register_confirm(app, hub, ids.CONFIRM_EDIT, ids.PENDING, ids.EDIT_PREVIEW,
+                     "click a heatmap cell first")
 
     @app.callback(Output(ids.WEIGHT_SLIDERS, "children"), Input(ids.WEIGHT_EDGE, "value"),
                   State(ids.SESSION, "data"))
@@ -531,7 +480,7 @@ def selected_archs(selected: dict | None) -> list[str]:
     return sorted({p["customdata"][0] for p in points if p.get("customdata")})
 
 
-def _register_candidates(app: Dash, hub: LiveHub) -> None:
+def _register_candidates(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.CANDIDATE_A, "data"), Input(ids.MAP, "clickData"),
                   Input(ids.LEADERBOARD, "selected_rows"), State(ids.LEADERBOARD, "data"),
                   prevent_initial_call=True)

@@ -25,8 +25,8 @@ from supernet.hardware import pareto_front
 from supernet.latency_budget import describe_device
 
 if TYPE_CHECKING:
-    from frontend.state import SessionView
-    from navigator.server import LiveHub
+    from frontend.hub import Hub
+    from navigator.session_view import SessionView
 
 NOT_SCORES = frozenset({"accuracy", "loss", "generation", "parent"})
 MAX_UPLOAD_BYTES = 1_000_000  # as the device_latencies command allows
@@ -149,7 +149,7 @@ def _marker(view: SessionView, rendered: Any, session: str) -> dict[str, Any]:
     return marker
 
 
-def register_hardware(app: Dash, hub: LiveHub) -> None:
+def register_hardware(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.PARETO, "figure"), Output(ids.PROXY_CORR, "figure"),
                   Output(ids.HARDWARE_INFO, "children"), Output(ids.BUDGET_SLIDER, "min"),
                   Output(ids.BUDGET_SLIDER, "max"), Output(ids.BUDGET_DEVICE, "options"),

@@ -29,7 +29,7 @@ from frontend.selections import (
 from supernet.space import SearchSpace
 
 if TYPE_CHECKING:
-    from navigator.server import LiveHub
+    from frontend.hub import Hub
 
 
 
@@ -54,7 +54,7 @@ def listing(selections: list[NamedSelection]) -> tuple[list[Any], list[dict[str,
     return items, [{"label": f"{s.name} ({len(s):,})", "value": s.name} for s in selections]
 
 
-def register_selections(app: Dash, hub: LiveHub) -> None:
+def register_selections(app: Dash, hub: Hub) -> None:
     @app.callback(Output(ids.SELECTIONS, "data"), Output(ids.SEL_STATUS, "children"),
                   Output(ids.SEL_LIST, "children"), Output(ids.SEL_A, "options"),
                   Output(ids.SEL_B, "options"), Output(ids.SEL_ACTIVE, "options"),
@@ -127,7 +127,7 @@ def _save_from_map(selected: dict | None, name: str | None,
     return NamedSelection(validate_name(name, (s.name for s in selections)), frozenset(archs))
 
 
-def _combine_saved(hub: LiveHub, session: str, selections: list[NamedSelection], operation: str,
+def _combine_saved(hub: Hub, session: str, selections: list[NamedSelection], operation: str,
                    a: str | None, b: str | None, name: str | None) -> NamedSelection:
     universe: list[str] = []
     if operation in UNARY:  # only the complement needs every point on the map
@@ -138,7 +138,7 @@ def _combine_saved(hub: LiveHub, session: str, selections: list[NamedSelection],
     return made
 
 
-def _fitness_figure(hub: LiveHub, session: str, selection: NamedSelection,
+def _fitness_figure(hub: Hub, session: str, selection: NamedSelection,
                     dark: bool) -> tuple[str, Any]:
     view = hub.view(session)
     with view.lock:

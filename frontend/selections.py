@@ -13,12 +13,23 @@ kind: the space is only needed to split an architecture into its choice points.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pydantic
+from pydantic import Strict
 
 from navigator.commands import MAX_FOCUS_ARCHS
+from supernet.validation import (
+    STRICT,
+    FiniteFloat,
+    InvalidData,
+    NonEmptyStr,
+    conforms,
+    requirement,
+    validate,
+)
 
 if TYPE_CHECKING:
     from supernet.space import SearchSpace
@@ -29,18 +40,16 @@ OPERATIONS: dict[str, str] = {"union": "∪", "intersection": "∩", "difference
 UNARY = frozenset({"complement"})
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=STRICT)
 class NamedSelection:
-    """A set of architectures under a name; stored in the browser as :meth:`to_dict`."""
+    """A set of architectures under a name; stored in the browser as :meth:`to_dict`.
 
-    name: str
-    archs: frozenset[str]
+    A validated dataclass: built in code or from the store, a bad name or member is a
+    ValueError."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError("a selection needs a non-empty name")
-        if not all(isinstance(a, str) and a for a in self.archs):
-            raise ValueError(f"selection {self.name!r}: every member must be an architecture string")
+    name: Annotated[str, Strict(), requirement(lambda name: bool(name.strip()),
+                                               "a selection needs a non-empty name")]
+    archs: frozenset[Annotated[NonEmptyStr, Strict()]]
 
     def __len__(self) -> int:
         return len(self.archs)
@@ -53,10 +62,11 @@ class NamedSelection:
     def from_dict(cls, data: Any) -> NamedSelection:
         """Rebuild from :meth:`to_dict`; ValueError on anything else (the store is browser-side,
         so it is input like any other)."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("archs"), list):
-            raise ValueError(f"a stored selection must be {{'name': str, 'archs': [str, ...]}}, "
-                             f"got {str(data)[:80]}")
-        return cls(name=data.get("name"), archs=frozenset(data["archs"]))
+        try:
+            return validate(cls, data, "stored selection")
+        except InvalidData as exc:
+            raise ValueError("a stored selection must be {'name': str, 'archs': [str, ...]}: "
+                             + "; ".join(p.describe() for p in exc.problems)) from None
 
 
 def validate_name(name: Any, existing: Iterable[str]) -> str:
@@ -182,7 +192,7 @@ def fitness_inside_outside(records: Iterable[Mapping[str, Any]], space: SearchSp
     sums: list[dict[str, list[float]]] = [{op: [0.0, 0, 0.0, 0] for op in cp.candidates} for cp in cps]
     for record in records:
         accuracy = record.get("accuracy")
-        if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool) or not math.isfinite(accuracy):
+        if not conforms(FiniteFloat, accuracy):
             continue
         side = 0 if record["arch"] in inside else 2
         for k, op in enumerate(space.from_string(record["arch"])):

@@ -10,7 +10,7 @@
   on the session's stream, so the recording holds them next to the commands.
 - **Replay**: any recorded session the user may watch, played back at speed x k with a time
   slider. The views are rebuilt by folding the recorded events up to the slider time into a
-  fresh :class:`~frontend.state.SessionView` and drawing it with the live views' own figure
+  fresh :class:`~navigator.session_view.SessionView` and drawing it with the live views' own figure
   functions and the last UI action of each kind (``SessionView.ui_state``), so the replay
   shows what the participant saw: their map colour, zoom and selection, the candidates they
   had selected and pinned, and a line of their click modes and other UI state.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -33,13 +32,13 @@ from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
 from frontend.callbacks import BUILDER_STATES, builder_config, live, selected_archs
-from frontend.state import SessionView
 from navigator.events import Event
-from navigator.study import StudyService, register_study_socket
+from navigator.session_view import SessionView
 
 if TYPE_CHECKING:
+    from frontend.hub import Hub
     from navigator.recording import RecordingStore
-    from navigator.server import LiveHub
+    from navigator.study import StudyService
 
 SPEEDS = (1, 2, 5, 10, 50)
 REPLAY_TICK_MS = 250
@@ -187,25 +186,20 @@ def _sessions_options(store: RecordingStore,
     return options
 
 
-def register_study(app: Dash, socketio: Any, hub: LiveHub,
-                   recording_path: str | Path | None) -> StudyService:
-    """The study service, its socket message and every callback of this module.
+def register_study(app: Dash, hub: Hub, service: StudyService) -> None:
+    """Every Dash callback of the Study and Replay panels, over a service built (with its
+    store, socket message and timer) by the composition root, ``navigator/wsgi.py``.
 
-    Without ``recording_path`` (bare test apps) the panels answer with an explanation.
+    A service without a store (bare test apps) makes the panels answer with an explanation.
+    ``hub`` keeps the views' common ``register_*`` signature; these panels act only through
+    the service, which holds the hub itself.
     """
-    from navigator.recording import RecordingStore
-
-    store = RecordingStore(recording_path) if recording_path else None
-    service = StudyService(hub, store).start()
-    app.server.extensions["navigator_study"] = service
-    register_study_socket(socketio, service)
-    _register_study_panel(app, hub, service)
+    _register_study_panel(app, service)
     _register_ui_actions(app, service)
     _register_replay(app, service)
-    return service
 
 
-def _register_study_panel(app: Dash, hub: LiveHub, service: StudyService) -> None:
+def _register_study_panel(app: Dash, service: StudyService) -> None:
     @app.callback(Output(ids.STUDY_PICK, "options"), Output(ids.STUDY_PICK, "value"),
                   Output(ids.STUDY_STATUS, "children"),
                   Input(ids.STUDY_CREATE, "n_clicks"), State(ids.STUDY_NAME, "value"),

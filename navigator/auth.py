@@ -38,6 +38,7 @@ from urllib.parse import quote, urlsplit
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from navigator.commands import Command
+from navigator.config import ServerConfig
 
 LOCAL_USER = "local"
 ROLES = ("admin", "analyst")
@@ -123,9 +124,8 @@ class UserStore:
         self._refresh()
 
     @classmethod
-    def from_config(cls, config: Any) -> UserStore:
-        path = getattr(config, "users_path", None)
-        return cls(path)
+    def from_config(cls, config: ServerConfig) -> UserStore:
+        return cls(config.users_path)
 
     def _refresh(self) -> None:
         if self.path is None:
@@ -390,8 +390,8 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def session_lifetime(config: Any) -> timedelta:
-    return timedelta(hours=float(getattr(config, "session_hours", 12.0)))
+def session_lifetime(config: ServerConfig) -> timedelta:
+    return timedelta(hours=float(config.session_hours))
 
 
 class RevokedLogins:
@@ -473,7 +473,7 @@ def current_user(users: UserStore, lifetime_s: float = float("inf"),
     return name
 
 
-def install_login(server: Any, users: UserStore, config: Any,
+def install_login(server: Any, users: UserStore, config: ServerConfig,
                   on_logout: Callable[[str], None] | None = None) -> Callable[[], str | None]:
     """Guard every route of ``server`` (a Flask app) behind ``/login``; returns a function
     giving the current request's user. ``on_logout(login_id)`` runs when a login ends

@@ -90,8 +90,8 @@ def _flags(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from navigator.bus import make_bus
     from navigator.recording import Recorder, RecordingStore
-    from navigator.server import create_app
     from navigator.worker import WorkerHost, WorkerOptions
+    from navigator.wsgi import create_app
 
     flags = _flags(args, "host", "port", "redis_url", "data_dir", "device", "embedded_workers")
     if flags["embedded_workers"] is None and flags["redis_url"]:

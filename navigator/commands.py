@@ -1,8 +1,10 @@
 """Analyst actions as validated commands.
 
-On the wire: ``{"type", "session", "user", "id", "args"}``. :func:`parse_command`
-checks the shape (known type, exactly the allowed arguments, right types and
-ranges) and raises :class:`CommandError` with a specific reason otherwise.
+On the wire: ``{"type", "session", "user", "id", "args", "ts"}``. :func:`parse_command`
+checks the shape through :func:`supernet.validation.validate` (the envelope by
+:class:`Envelope`, the arguments by the model :data:`ARGS` names for the type: exactly
+the allowed arguments, right types and ranges, ``ts`` a finite unix time in seconds in
+[0, 1e11)) and raises :class:`CommandError` with a specific reason otherwise.
 Whether a well-formed command is *legal* (pruning the last op of an edge, say)
 depends on the session's state: the worker decides that by applying the edit to
 a copy of its :class:`~supernet.steering.SteeringState` (:func:`apply_steering`).
@@ -10,97 +12,144 @@ a copy of its :class:`~supernet.steering.SteeringState` (:func:`apply_steering`)
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
 
 from supernet.steering import SteeringState
+from supernet.validation import (
+    FiniteFloat,
+    InvalidData,
+    Model,
+    Name,
+    PositiveFloat,
+    Problem,
+    show,
+    validate,
+)
 
 
 class CommandError(ValueError):
     """A command that cannot be accepted; the message says why, for the analyst."""
 
 
-def _str(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 500
-
-
-def _int(lo: int, hi: int) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-
-
-def _prob(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
-
-
-def _weights(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and all(
-        _str(k) and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        for k, v in value.items())
-
-
 MAX_FOCUS_ARCHS = 5000
 """Most architectures one ``focus`` command may name (bounds the message and the search's work)."""
+MAX_TS = 1e11
+"""``ts`` is unix seconds in [0, 1e11): any real clock, however skewed, but never a value in
+milliseconds (1.7e12) or one that overflows a date."""
+
+ChoicePoint = Annotated[Name, Field(description="a choice point name such as '1<-0'")]
+Op = Annotated[Name, Field(description="an op name")]
+Device = Annotated[Name, Field(description="'host' or a device whose latencies were uploaded")]
 
 
-def _archs(value: Any) -> bool:
-    return isinstance(value, list) and 0 < len(value) <= MAX_FOCUS_ARCHS and all(_str(a) for a in value)
+def _int(lo: int, hi: int) -> Any:
+    return Field(ge=lo, le=hi, description=f"an integer from {lo} to {hi}")
 
 
-def _budget(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
-                             and math.isfinite(value) and value > 0)
+NOT_GIVEN: Any = None
+"""Default of an optional argument: never used, the worker reads only the keys that were sent."""
 
 
-def _csv_text(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 1_000_000
+class Args(Model):
+    """Arguments of a command without any."""
 
 
-def _mapping(value: Any) -> bool:
-    return isinstance(value, dict)
+class StartArgs(Args):
+    config: Annotated[dict[str, Any], Field(description="an engine config object")] = {}
 
 
-# type -> {arg: (validator, required, description)}
-ARGS: dict[str, dict[str, tuple[Callable[[Any], bool], bool, str]]] = {
-    "start": {"config": (_mapping, False, "an engine config object")},
-    "pause": {},
-    "resume": {},
-    "stop": {},
-    "prune_op": {"choice_point": (_str, True, "a choice point name such as '1<-0'"),
-                 "op": (_str, True, "an op name")},
-    "restore_op": {"choice_point": (_str, True, "a choice point name"),
-                   "op": (_str, True, "an op name")},
-    "lock_edge": {"choice_point": (_str, True, "a choice point name"),
-                  "op": (_str, True, "an op name")},
-    "unlock_edge": {"choice_point": (_str, True, "a choice point name")},
-    "set_sampling_weights": {"choice_point": (_str, True, "a choice point name"),
-                             "weights": (_weights, True, "a non-empty {op: finite number} object")},
-    "focus": {"archs": (_archs, True, "a non-empty list of architecture strings")},
-    "finetune": {"epochs": (_int(1, 1000), True, "an integer from 1 to 1000")},
-    "set_search_params": {
-        "population": (_int(1, 10_000), False, "an integer from 1 to 10000"),
-        "parents": (_int(1, 10_000), False, "an integer from 1 to 10000"),
-        "mutation_prob": (_prob, False, "a probability in [0, 1]"),
-        "crossover_prob": (_prob, False, "a probability in [0, 1]"),
-        "strategy": (lambda v: v in ("evolution", "random"), False, "'evolution' or 'random'"),
-    },
-    "set_latency_budget": {
-        "budget_ms": (_budget, True, "a positive number of milliseconds, or null to lift it"),
-        "device": (_str, False, "'host' or a device whose latencies were uploaded"),
-    },
-    "device_latencies": {
-        "device": (_str, True, "a device name such as 'jetson-nano'"),
-        "csv": (_csv_text, True, "CSV text with columns arch,latency_ms (at most 1 MB)"),
-    },
-    "edit_template": {"template": (_mapping, True, "a search space template object (JSON)")},
-    "export": {"arch": (_str, True, "an architecture string"),
-               "train_epochs": (_int(0, 1000), False, "an integer from 0 to 1000")},
+class OpArgs(Args):
+    choice_point: ChoicePoint
+    op: Op
+
+
+class UnlockArgs(Args):
+    choice_point: ChoicePoint
+
+
+class WeightsArgs(Args):
+    choice_point: ChoicePoint
+    weights: Annotated[dict[Name, FiniteFloat],
+                       Field(min_length=1, description="a non-empty {op: finite number} object")]
+
+
+class FocusArgs(Args):
+    archs: Annotated[list[Name], Field(min_length=1, max_length=MAX_FOCUS_ARCHS, description=(
+        f"a non-empty list of at most {MAX_FOCUS_ARCHS} architecture strings"))]
+
+
+class FinetuneArgs(Args):
+    epochs: Annotated[int, _int(1, 1000)]
+
+
+class SearchParamsArgs(Args):
+    population: Annotated[int, _int(1, 10_000)] = NOT_GIVEN
+    parents: Annotated[int, _int(1, 10_000)] = NOT_GIVEN
+    mutation_prob: Annotated[FiniteFloat, Field(ge=0, le=1, description="a probability in [0, 1]")] \
+        = NOT_GIVEN
+    crossover_prob: Annotated[FiniteFloat, Field(ge=0, le=1, description="a probability in [0, 1]")] \
+        = NOT_GIVEN
+    strategy: Annotated[Literal["evolution", "random"],
+                        Field(description="'evolution' or 'random'")] = NOT_GIVEN
+
+    @model_validator(mode="after")
+    def _something(self) -> SearchParamsArgs:
+        if not self.model_fields_set:
+            raise ValueError("give at least one parameter to change")
+        return self
+
+
+class LatencyBudgetArgs(Args):
+    budget_ms: Annotated[PositiveFloat | None, Field(
+        description="a positive number of milliseconds, or null to lift it")]
+    device: Device = NOT_GIVEN
+
+
+class DeviceLatenciesArgs(Args):
+    device: Annotated[Name, Field(description="a device name such as 'jetson-nano'")]
+    csv: Annotated[str, Field(min_length=1, max_length=1_000_000, description=(
+        "CSV text with columns arch,latency_ms (at most 1 MB)"))]
+
+
+class EditTemplateArgs(Args):
+    template: Annotated[dict[str, Any], Field(description="a search space template object (JSON)")]
+
+
+class ExportArgs(Args):
+    arch: Annotated[Name, Field(description="an architecture string")]
+    train_epochs: Annotated[int, _int(0, 1000)] = NOT_GIVEN
+
+
+ARGS: dict[str, type[Args]] = {
+    "start": StartArgs, "pause": Args, "resume": Args, "stop": Args,
+    "prune_op": OpArgs, "restore_op": OpArgs, "lock_edge": OpArgs, "unlock_edge": UnlockArgs,
+    "set_sampling_weights": WeightsArgs, "focus": FocusArgs, "finetune": FinetuneArgs,
+    "set_search_params": SearchParamsArgs, "set_latency_budget": LatencyBudgetArgs,
+    "device_latencies": DeviceLatenciesArgs, "edit_template": EditTemplateArgs,
+    "export": ExportArgs,
 }
+"""Command type -> the model of its ``args``."""
 STEERING_COMMANDS = ("prune_op", "restore_op", "lock_edge", "unlock_edge",
                      "set_sampling_weights", "focus")
+
+
+class Envelope(Model):
+    """A command message around its arguments (which :data:`ARGS` checks by ``type``)."""
+
+    type: str
+    session: Annotated[Name, Field(description="a non-empty session id")]
+    user: Annotated[Name, Field(description="a non-empty string")] = "local"
+    # A missing or empty id gets a fresh one.
+    id: Annotated[Name | None, BeforeValidator(lambda v: v or None),
+                  Field(description="a string")] = None
+    args: dict[str, Any] = {}
+    ts: Annotated[float, Field(ge=0, lt=MAX_TS, allow_inf_nan=False, description=(
+        "a number: unix time in seconds, from 0 to 1e11"))] = Field(default_factory=time.time)
 
 
 @dataclass
@@ -126,42 +175,43 @@ def parse_command(data: Any) -> Command:
     if not isinstance(data, dict):
         raise CommandError(f"a command must be a JSON object, got {type(data).__name__}")
     kind = data.get("type")
-    if kind not in ARGS:
-        raise CommandError(f"unknown command type {kind!r}; known: {sorted(ARGS)}")
-    extra = sorted(set(data) - {"type", "session", "user", "id", "args", "ts"})
-    if extra:
-        raise CommandError(f"{kind}: unexpected field(s) {extra}")
-    session = data.get("session")
-    if not _str(session):
-        raise CommandError(f"{kind}: 'session' must be a non-empty session id")
-    user = data.get("user", "local")
-    if not _str(user):
-        raise CommandError(f"{kind}: 'user' must be a non-empty string")
-    command_id = data.get("id") or uuid.uuid4().hex
-    if not _str(command_id):
-        raise CommandError(f"{kind}: 'id' must be a string")
-    args = data.get("args", {})
-    if not isinstance(args, dict):
-        raise CommandError(f"{kind}: 'args' must be an object, got {type(args).__name__}")
-    spec = ARGS[kind]
-    unknown = sorted(set(args) - set(spec))
-    if unknown:
-        raise CommandError(f"{kind}: unknown argument(s) {unknown}; allowed: {sorted(spec)}")
-    for name, (check, required, description) in spec.items():
-        if name not in args:
-            if required:
-                raise CommandError(f"{kind}: missing argument {name!r} ({description})")
-            continue
-        if not check(args[name]):
-            shown = repr(args[name])
-            shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
-            raise CommandError(f"{kind}: argument {name!r} must be {description}, got {shown}")
-    if kind == "set_search_params" and not args:
-        raise CommandError("set_search_params: give at least one parameter to change")
-    ts = data.get("ts", time.time())
-    if not isinstance(ts, (int, float)):
-        raise CommandError(f"{kind}: 'ts' must be a number")
-    return Command(type=kind, session=session, user=user, id=command_id, args=dict(args), ts=ts)
+    try:
+        envelope = validate(Envelope, data, "command")
+    except InvalidData as exc:
+        if any(p.path[:1] == ("type",) for p in exc.problems):
+            raise CommandError(f"unknown command type {show(kind)}; known: {sorted(ARGS)}") from None
+        raise CommandError("; ".join(_envelope_reason(str(kind), p) for p in exc.problems)) from None
+    if envelope.type not in ARGS:
+        raise CommandError(f"unknown command type {show(kind)}; known: {sorted(ARGS)}")
+    spec = ARGS[envelope.type]
+    try:
+        validate(spec, envelope.args, envelope.type)
+    except InvalidData as exc:
+        raise CommandError("; ".join(_args_reason(envelope.type, spec, envelope.args, p)
+                                     for p in exc.problems)) from None
+    # The arguments stay as sent (no defaults added): workers and recordings see the wire form.
+    return Command(type=envelope.type, session=envelope.session, user=envelope.user,
+                   id=envelope.id or uuid.uuid4().hex, args=dict(envelope.args), ts=envelope.ts)
+
+
+def _envelope_reason(kind: str, problem: Problem) -> str:
+    if problem.kind == "unknown":
+        return f"{kind}: unexpected field(s) {list(problem.keys)}"
+    return f"{kind}: {problem.path[0]!r} must be {problem.expected}, got {problem.got}"
+
+
+def _args_reason(kind: str, spec: type[Args], args: dict[str, Any], problem: Problem) -> str:
+    if problem.kind == "unknown":
+        return f"{kind}: unknown argument(s) {list(problem.keys)}; allowed: {list(problem.allowed)}"
+    if not problem.path:
+        return f"{kind}: {problem.expected}"
+    name = str(problem.path[0])
+    description = spec.model_fields[name].description or problem.expected
+    if problem.kind == "missing":
+        return f"{kind}: missing argument {name!r} ({description})"
+    shown = repr(args[name])
+    shown = shown if len(shown) <= 80 else f"{shown[:77]}..."
+    return f"{kind}: argument {name!r} must be {description}, got {shown}"
 
 
 def apply_steering(command: Command, steering: SteeringState) -> None:

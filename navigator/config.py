@@ -11,11 +11,13 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+
+from supernet.validation import InvalidData, Lax, Model, Problem, requirement, validate
 
 T = TypeVar("T", "ServerConfig", "WorkerConfig")
 
@@ -24,59 +26,50 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("navigator"))
 
 
-def _check_redis(url: str | None) -> None:
-    if url and not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"redis_url must start with redis://, rediss:// or unix://, got {url!r}")
-
-
 def is_loopback(host: str) -> bool:
     """Whether only this machine can reach ``host``: the embedded default needs no login there."""
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _check_device(device: str) -> None:
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+def _is_device(device: str) -> bool:
+    return device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())
 
 
-@dataclass
-class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8050
-    redis_url: str | None = None
-    data_dir: Path = field(default_factory=default_data_dir)
+Directory = Annotated[Path, Lax, AfterValidator(Path.expanduser)]
+RedisUrl = Annotated[str | None, requirement(
+    lambda url: not url or url.startswith(("redis://", "rediss://", "unix://")),
+    "must start with redis://, rediss:// or unix://")]
+DeviceName = Annotated[str, requirement(_is_device, "must be 'auto', 'cpu', 'cuda' or 'cuda:N'")]
+
+
+class ServerConfig(Model):
+    host: Annotated[str, Field(min_length=1, description="a host name or IP address")] = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535, description="an integer from 0 to 65535")] = 8050
+    redis_url: RedisUrl = None
+    data_dir: Directory = Field(default_factory=default_data_dir)
     secret: str = ""
-    device: str = "auto"
-    embedded_workers: int = 1
-    max_sessions_per_user: int = 2  # queued + running + paused sessions of one user; 0 = no limit
-    auth: str = ""  # "none" | "password"; "" picks: password for Redis or a non-loopback host
-    session_hours: float = 12.0  # lifetime of a login cookie
-    users_file: Path | None = None  # default <data_dir>/users.json
+    device: DeviceName = "auto"
+    embedded_workers: Annotated[int, Field(ge=0)] = 1
+    # queued + running + paused sessions of one user; 0 = no limit
+    max_sessions_per_user: Annotated[int, Field(ge=0, description=">= 0 (0 = no limit)")] = 2
+    # "" picks: password for Redis or a non-loopback host
+    auth: Annotated[Literal["", "none", "password"], Field(description="'none' or 'password'")] = ""
+    # lifetime of a login cookie; a year at most, so that an expiry date can be computed
+    session_hours: Annotated[float, Field(gt=0, le=8760, description=(
+        "a positive number of hours, at most 8760 (a year)"))] = 12.0
+    users_file: Directory | None = None  # default <data_dir>/users.json
+    # folders whose files analysts may name (datasets, tables); see `user_data_roots`
+    data_roots: tuple[Directory, ...] | None = None
+    _secret_generated: bool = PrivateAttr(False)
 
-    def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir).expanduser()
-        if self.users_file is not None:
-            self.users_file = Path(self.users_file).expanduser()
+    @model_validator(mode="after")
+    def _lab_mode_is_safe(self) -> ServerConfig:
         if not self.auth:
             self.auth = "password" if self.redis_url or not is_loopback(self.host) else "none"
-        if self.auth not in ("none", "password"):
-            raise ValueError(f"auth must be 'none' or 'password', got {self.auth!r}")
         if self.redis_url and self.auth == "none":
             raise ValueError("lab mode (a Redis URL) needs logins: auth 'none' would let anyone "
                              "who reaches the server steer every session; drop NAVIGATOR_AUTH=none "
                              "(or set it to 'password') and add users with `navigator users add`")
-        if (not isinstance(self.session_hours, (int, float)) or isinstance(self.session_hours, bool)
-                or not self.session_hours > 0):
-            raise ValueError(f"session_hours must be a positive number, got {self.session_hours!r}")
-        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be an integer from 0 to 65535, got {self.port!r}")
-        _check_redis(self.redis_url)
-        _check_device(self.device)
-        if not isinstance(self.embedded_workers, int) or self.embedded_workers < 0:
-            raise ValueError(f"embedded_workers must be >= 0, got {self.embedded_workers!r}")
-        if not isinstance(self.max_sessions_per_user, int) or self.max_sessions_per_user < 0:
-            raise ValueError("max_sessions_per_user must be >= 0 (0 = no limit), "
-                             f"got {self.max_sessions_per_user!r}")
         # A generated secret changes at each start and differs between processes: fine for the
         # embedded default, not for a server whose logins must survive a restart.
         self._secret_generated = not self.secret
@@ -85,6 +78,7 @@ class ServerConfig:
                 raise ValueError("lab mode (a Redis URL) needs a session secret: set "
                                  "NAVIGATOR_SECRET or 'secret' in the [server] section")
             self.secret = secrets.token_hex(16)
+        return self
 
     @property
     def lab_mode(self) -> bool:
@@ -107,37 +101,46 @@ class ServerConfig:
     def recording_path(self) -> Path:
         return self.data_dir / "recordings.sqlite"
 
+    @property
+    def user_data_roots(self) -> tuple[Path, ...] | None:
+        """Where the embedded workers may read files an analyst names: anywhere for the local
+        single-user default (the analyst owns the machine), else only the configured roots."""
+        if self.data_roots is not None:
+            return self.data_roots
+        return None if self.auth == "none" else (self.data_dir / "datasets",)
 
-@dataclass
-class WorkerConfig:
-    redis_url: str | None = None
-    data_dir: Path = field(default_factory=default_data_dir)
-    device: str = "auto"
-    max_sessions: int = 1
-    lease_ttl_s: float = 10.0  # a dead worker's sessions are taken over after at most this long
 
-    def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir).expanduser()
-        _check_redis(self.redis_url)
-        _check_device(self.device)
-        if not isinstance(self.max_sessions, int) or self.max_sessions < 1:
-            raise ValueError(f"max_sessions must be a positive integer, got {self.max_sessions!r}")
-        if (not isinstance(self.lease_ttl_s, (int, float)) or isinstance(self.lease_ttl_s, bool)
-                or not self.lease_ttl_s > 0):
-            raise ValueError(f"lease_ttl_s must be a positive number, got {self.lease_ttl_s!r}")
+class WorkerConfig(Model):
+    redis_url: RedisUrl = None
+    data_dir: Directory = Field(default_factory=default_data_dir)
+    device: DeviceName = "auto"
+    max_sessions: Annotated[int, Field(ge=1, description="a positive integer")] = 1
+    # a dead worker's sessions are taken over after at most this long
+    lease_ttl_s: Annotated[float, Field(gt=0, description="a positive number of seconds")] = 10.0
+    # folders whose files analysts may name; default <data_dir>/datasets
+    data_roots: tuple[Directory, ...] | None = None
 
     @property
     def checkpoint_dir(self) -> Path:
         return self.data_dir / "checkpoints"
 
+    @property
+    def user_data_roots(self) -> tuple[Path, ...]:
+        """A lab worker serves users it does not know: it reads only under admin-chosen roots."""
+        return self.data_roots if self.data_roots is not None else (self.data_dir / "datasets",)
+
 
 def _coerce(name: str, raw: str, target: Any, origin: str) -> Any:
-    if target is int or target == "int":
+    """An environment variable's text as the field's scalar type; the model checks the rest.
+    A list of folders is separated by the platform's path separator, as in PATH."""
+    if name == "data_roots":
+        return [part for part in raw.split(os.pathsep) if part]
+    if target is int:
         try:
             return int(raw)
         except ValueError:
             raise ValueError(f"{origin}: {name} must be an integer, got {raw!r}") from None
-    if target is float or target == "float":
+    if target is float:
         try:
             return float(raw)
         except ValueError:
@@ -147,11 +150,13 @@ def _coerce(name: str, raw: str, target: Any, origin: str) -> Any:
 
 def resolve(cls: type[T], cli: Mapping[str, Any] | None = None, toml_path: str | Path | None = None,
             env: Mapping[str, str] | None = None) -> T:
-    """Build ``cls`` from flags > NAVIGATOR_* environment > TOML section > defaults."""
+    """Build ``cls`` from flags > NAVIGATOR_* environment > TOML section > defaults; a bad
+    value is reported with where it came from (flag, variable or file)."""
     env = os.environ if env is None else env
     section = "server" if cls is ServerConfig else "worker"
-    names = {f.name: f for f in fields(cls)}
+    names = cls.model_fields
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     if toml_path:
         path = Path(toml_path)
         try:
@@ -161,13 +166,26 @@ def resolve(cls: type[T], cli: Mapping[str, Any] | None = None, toml_path: str |
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
         table = doc.get(section, {})
-        unknown = sorted(set(table) - set(names))
-        if unknown:
-            raise ValueError(f"{path} [{section}]: unknown key(s) {unknown}; known: {sorted(names)}")
+        if not isinstance(table, dict):
+            raise ValueError(f"config file {path}: [{section}] must be a table")
         values.update(table)
-    for name, f in names.items():
+        sources.update(dict.fromkeys(table, f"config file {path} [{section}]"))
+    for name, info in names.items():
         key = f"NAVIGATOR_{name.upper()}"
         if key in env:
-            values[name] = _coerce(name, env[key], f.type, f"environment {key}")
-    values.update({k: v for k, v in (cli or {}).items() if v is not None and k in names})
-    return cls(**values)
+            values[name] = _coerce(name, env[key], info.annotation, f"environment {key}")
+            sources[name] = f"environment {key}"
+    for name, value in (cli or {}).items():
+        if value is not None and name in names:
+            values[name] = value
+            sources[name] = f"flag --{name.replace('_', '-')}"
+    try:
+        return validate(cls, values, f"{section} config")
+    except InvalidData as exc:
+        raise ValueError("\n".join(_explain(p, sources, section) for p in exc.problems)) from None
+
+
+def _explain(problem: Problem, sources: Mapping[str, str], section: str) -> str:
+    name = problem.keys[0] if problem.kind == "unknown" and not problem.path else \
+        (str(problem.path[0]) if problem.path else "")
+    return f"{sources.get(name, f'{section} config')}: {problem.describe()}"

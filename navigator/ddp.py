@@ -66,6 +66,7 @@ import torch.distributed as dist
 
 from supernet.distributed import DistributedContext, distribute_engine
 from supernet.engine import EngineConfig, SearchEngine
+from supernet.train import read_checkpoint
 
 if TYPE_CHECKING:
     from navigator.config import WorkerConfig
@@ -269,10 +270,12 @@ class RankLink:
 class Follower:
     """A rank > 0: mirrors the training of rank 0's session until told to shut down."""
 
-    def __init__(self, context: DistributedContext) -> None:
+    def __init__(self, context: DistributedContext,
+                 data_roots: tuple[Path, ...] | None = None) -> None:
         if not context.distributed or context.is_main:
             raise ValueError("a Follower is a rank > 0 of a data-parallel group")
         self.context = context
+        self.data_roots = data_roots  # the same files rank 0 may read, no others
         self.session: str | None = None
         self.engine: SearchEngine | None = None
         self.steps_trained = 0
@@ -291,12 +294,12 @@ class Follower:
         (search, archive and latency model live on rank 0)."""
         engine_config = replace(EngineConfig.from_dict(config), prescreen_n=0)
         engine_config.train = replace(engine_config.train, device=str(self.context.device))
-        engine = SearchEngine(engine_config)
+        engine = SearchEngine(engine_config, data_roots=self.data_roots)
         if checkpoint is not None:
             if not Path(checkpoint).exists():
                 raise FileNotFoundError(f"checkpoint {checkpoint} not found on this rank: the "
                                         "checkpoint directory must be shared by all ranks")
-            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+            state = read_checkpoint(checkpoint, "session")
             engine.trainer.load_state_dict(state["trainer"])
         return engine
 
@@ -353,9 +356,9 @@ class Follower:
         return engine.retemplated(template)[0]
 
 
-def follow(context: DistributedContext) -> int:
+def follow(context: DistributedContext, data_roots: tuple[Path, ...] | None = None) -> int:
     """A rank > 0 of ``navigator worker`` under torchrun: mirror rank 0 until it shuts down."""
-    Follower(context).run()
+    Follower(context, data_roots).run()
     return 0
 
 
@@ -367,7 +370,7 @@ def _serve(config: WorkerConfig, context: DistributedContext, heartbeat_s: float
     assert config.redis_url
     bus = make_bus(config.redis_url)
     options = WorkerOptions(checkpoint_dir=config.checkpoint_dir, torch_threads=None,
-                            device=str(context.device))
+                            device=str(context.device), data_roots=config.user_data_roots)
     host = WorkerHost(bus, options, max_sessions=1, lease_ttl_s=config.lease_ttl_s)
     link = RankLink(context, heartbeat_s).start()
     host.link = link
@@ -414,7 +417,7 @@ def run_worker_ranks(config: WorkerConfig, heartbeat_s: float = HEARTBEAT_S) -> 
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                status = follow(context)
+                status = follow(context, config.user_data_roots)
             except Exception as exc:  # noqa: BLE001 - rank 0 is gone or out of step
                 traceback.print_exc()
                 print(f"navigator worker rank {context.rank}: error: rank 0 is gone or out of step: "

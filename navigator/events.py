@@ -10,58 +10,66 @@ chosen by ``type``; ``Event.from_dict`` validates both.
 from __future__ import annotations
 
 import time
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, ClassVar
+
+from pydantic import ConfigDict
+
+from supernet.progress import TrainProgress
+from supernet.validation import InvalidData, NonNegativeInt, Problem, requirement, show, validate
 
 SCHEMA_VERSION = 1
 SESSION_STATES = ("created", "queued", "running", "paused", "finetuning", "stopped", "failed")
+# Unknown fields are dropped, not refused: a newer worker on the same bus or recording may
+# add some, and a view must still read what it knows.
+_FORWARD_COMPATIBLE = ConfigDict(extra="ignore")
 
 
 class Payload:
     """Base of event payloads: a dataclass with a wire ``type`` name."""
 
     type: ClassVar[str]
+    __pydantic_config__ = _FORWARD_COMPATIBLE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Payload:
-        if not isinstance(data, dict):
-            raise ValueError(f"{cls.type} event data must be an object")
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        missing = [f.name for f in fields(cls)  # type: ignore[arg-type]
-                   if f.name not in data and f.default is MISSING and f.default_factory is MISSING]
-        if missing:
-            raise ValueError(f"{cls.type} event lacks field(s) {missing}")
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_dict(cls, data: Any) -> Payload:
+        try:
+            return validate(cls, data, f"{cls.type} event")
+        except InvalidData as exc:
+            raise ValueError(_reason(f"{cls.type} event", exc.problems)) from None
+
+
+def _reason(where: str, problems: tuple[Problem, ...]) -> str:
+    missing = [p.field for p in problems if p.kind == "missing"]
+    lines = [f"{where} lacks field(s) {missing}"] if missing else []
+    for p in problems:
+        if not p.path:
+            lines.append(f"{where} data must be an object, got {p.got}" if p.got
+                         else f"{where}: {p.describe()}")
+        elif p.kind != "missing":
+            lines.append(f"{where}: {p.describe()}")
+    return "\n".join(lines)
 
 
 @dataclass
 class SessionState(Payload):
     type: ClassVar[str] = "session_state"
-    state: str
+    state: Annotated[str, requirement(SESSION_STATES.__contains__,
+                                      f"session state must be one of {SESSION_STATES}")]
     message: str = ""
     owner: str = ""
     config: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.state not in SESSION_STATES:
-            raise ValueError(f"session state must be one of {SESSION_STATES}, got {self.state!r}")
-
 
 @dataclass
-class TrainProgressEvent(Payload):
+class TrainProgressEvent(Payload, TrainProgress):
+    """:class:`supernet.progress.TrainProgress` on the wire."""
+
     type: ClassVar[str] = "train_progress"
-    epoch: int
-    epochs: int
-    step: int
-    steps_per_epoch: int
-    loss: float
-    accuracy: float
-    samples_per_s: float
-    eta_s: float
-    lr: float = 0.0
+    lr: float = 0.0  # recorded before the learning rate was reported
 
 
 @dataclass
@@ -231,13 +239,42 @@ class Event:
     def from_dict(cls, data: Any) -> Event:
         if not isinstance(data, dict):
             raise ValueError(f"an event must be an object, got {type(data).__name__}")
-        if data.get("schema") != SCHEMA_VERSION:
-            raise ValueError(f"unsupported event schema {data.get('schema')!r}; "
-                             f"this version reads schema {SCHEMA_VERSION}")
-        kind = data.get("type")
-        if kind not in PAYLOADS:
-            raise ValueError(f"unknown event type {kind!r}; known: {sorted(PAYLOADS)}")
-        event = cls(type=kind, session=str(data.get("session", "")), data=data.get("data", {}),
-                    seq=int(data.get("seq", 0)), ts=float(data.get("ts", 0.0)))
+        try:
+            wire = validate(_Wire, data, "event")
+        except InvalidData as exc:
+            fields = {p.path[:1] for p in exc.problems}
+            if ("schema",) in fields:
+                raise _unsupported(data.get("schema")) from None
+            if ("type",) in fields:
+                raise _unknown(data.get("type")) from None
+            raise ValueError(_reason("event", exc.problems)) from None
+        if wire.schema != SCHEMA_VERSION:
+            raise _unsupported(wire.schema)
+        if wire.type not in PAYLOADS:
+            raise _unknown(wire.type)
+        event = cls(type=wire.type, session=wire.session, data=wire.data, seq=wire.seq,
+                    ts=wire.ts)
         event.payload()
         return event
+
+
+@dataclass
+class _Wire:
+    """An event as read from JSON: the envelope is checked here, ``data`` by its payload."""
+
+    __pydantic_config__ = _FORWARD_COMPATIBLE
+    schema: int
+    type: str
+    session: str = ""
+    seq: NonNegativeInt = 0
+    ts: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _unsupported(schema: Any) -> ValueError:
+    return ValueError(f"unsupported event schema {show(schema)}; "
+                      f"this version reads schema {SCHEMA_VERSION}")
+
+
+def _unknown(kind: Any) -> ValueError:
+    return ValueError(f"unknown event type {show(kind)}; known: {sorted(PAYLOADS)}")

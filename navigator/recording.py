@@ -8,12 +8,18 @@ bus from the last recorded ``seq`` of each session, so after a restart it resume
 without gaps or duplicates (the primary key ``(session, seq)`` guards that too).
 Actions are the commands as the worker acknowledged or rejected them, with the
 sender, the time they were sent and the outcome.
+
+The file carries its schema version (``PRAGMA user_version``, upgraded on open by
+:data:`MIGRATIONS`) and each event row its wire schema, so an old recording is migrated
+and one from a newer navigator refused by name, never misread. The file, its WAL
+companions and the exports are created 0600.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -23,32 +29,38 @@ from pathlib import Path
 from typing import Any
 
 from navigator.bus import EventBus, Subscription
-from navigator.events import Event
+from navigator.events import SCHEMA_VERSION, Event
+from navigator.tabular_io import write_rows
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY, owner TEXT, created_ts REAL, config TEXT,
-    state TEXT, last_seq INTEGER DEFAULT 0);
-CREATE TABLE IF NOT EXISTS events (
-    session TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, ts REAL NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (session, seq));
-CREATE TABLE IF NOT EXISTS actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, seq INTEGER NOT NULL,
-    command_id TEXT, user TEXT, type TEXT, args TEXT, sent_ts REAL, outcome TEXT,
-    reason TEXT, UNIQUE (session, seq));
-CREATE TABLE IF NOT EXISTS studies (
-    name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_ts REAL);
-CREATE TABLE IF NOT EXISTS study_sessions (
-    session TEXT PRIMARY KEY, study TEXT NOT NULL, participant TEXT NOT NULL,
-    condition TEXT NOT NULL, joined_ts REAL, time_limit_s REAL);
-"""
-# studies / study_sessions (navigator/study.py) came later: CREATE IF NOT EXISTS adds them to
-# older files on open, which stay readable. Membership is indexed from the session's ``study``
-# event, so whichever process records the stream records who sat at it.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the tables as first released. IF NOT EXISTS: a file from before versioning
+    # (user_version 0) holds them already, or all but the studies tables, which came later.
+    ("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, owner TEXT, created_ts REAL, "
+     "config TEXT, state TEXT, last_seq INTEGER DEFAULT 0)",
+     "CREATE TABLE IF NOT EXISTS events (session TEXT NOT NULL, seq INTEGER NOT NULL, "
+     "type TEXT NOT NULL, ts REAL NOT NULL, data TEXT NOT NULL, PRIMARY KEY (session, seq))",
+     "CREATE TABLE IF NOT EXISTS actions (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+     "session TEXT NOT NULL, seq INTEGER NOT NULL, command_id TEXT, user TEXT, type TEXT, "
+     "args TEXT, sent_ts REAL, outcome TEXT, reason TEXT, UNIQUE (session, seq))",
+     "CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL, "
+     "created_ts REAL)",
+     "CREATE TABLE IF NOT EXISTS study_sessions (session TEXT PRIMARY KEY, study TEXT NOT NULL, "
+     "participant TEXT NOT NULL, condition TEXT NOT NULL, joined_ts REAL, time_limit_s REAL)"),
+    # 2: each event's wire schema (navigator.events.SCHEMA_VERSION); earlier rows were schema 1
+    ("ALTER TABLE events ADD COLUMN event_schema INTEGER NOT NULL DEFAULT 1",),
+)
+"""The file's schema, one entry per version: entry ``i`` upgrades ``PRAGMA user_version`` i to
+i + 1, so any older file is brought up to date on open and a newer one is refused. When
+``events.SCHEMA_VERSION`` moves on, a new entry rewrites the stored event rows to it."""
+RECORDING_VERSION = len(MIGRATIONS)
+# Membership in study_sessions is indexed from the session's ``study`` event, so whichever
+# process records the stream records who sat at it.
 STUDY_SESSION_COLUMNS = ("session", "study", "participant", "condition", "joined_ts",
                          "time_limit_s")
 ACTION_COLUMNS = ("session", "seq", "command_id", "user", "type", "args", "sent_ts", "outcome",
                   "reason")
+EVENT_COLUMNS = ("schema", "type", "session", "seq", "ts", "data")  # as Event.to_dict
+EVENT_CSV_COLUMNS = ("session", "seq", "type", "ts", "data")
 
 
 @dataclass
@@ -64,14 +76,22 @@ class SessionInfo:
         return self.__dict__.copy()
 
 
-@dataclass
-class SessionHistory:
-    """A reopened session: its summary, every event and the last steering state."""
+def private_file(path: Path) -> Path:
+    """Create ``path`` readable by its owner only (0600), or tighten an existing file to that.
 
-    info: SessionInfo
-    events: list[Event]
-    actions: list[dict[str, Any]]
-    steering: dict[str, Any] | None
+    Recordings hold configs, command texts and user names, and once held the server secret:
+    other local users must not read them. SQLite gives the -wal and -shm files the database
+    file's mode, so creating that one 0600 covers all three.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise ValueError(f"cannot create or open {path}: {exc.strerror}") from None
+    if path.stat().st_mode & 0o077:
+        # another user's file cannot be tightened by us; it still opens, as it did before
+        with contextlib.suppress(PermissionError):
+            os.chmod(path, 0o600)
+    return path
 
 
 class RecordingStore:
@@ -79,13 +99,40 @@ class RecordingStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        for suffix in ("", "-wal", "-shm"):
+            sibling = self.path.with_name(self.path.name + suffix)
+            if not suffix or sibling.exists():
+                private_file(sibling)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{self.path} is not a usable recording database: {exc}") from None
+
+    def _migrate(self) -> None:
+        """Bring the file to :data:`RECORDING_VERSION`, each step in one transaction with its
+        version number, so a crash mid-way leaves the file at the last completed version."""
+        cur = self._db.cursor()
+        while (version := int(cur.execute("PRAGMA user_version").fetchone()[0])
+               ) != RECORDING_VERSION:
+            if not 0 <= version < RECORDING_VERSION:
+                self._db.close()
+                raise ValueError(
+                    f"{self.path} is a recording of schema version {version}; this navigator "
+                    f"reads versions up to {RECORDING_VERSION}: open it with the navigator "
+                    "version that wrote it")
+            cur.execute("BEGIN IMMEDIATE")
+            try:  # another process may have migrated it between our read and our lock
+                if int(cur.execute("PRAGMA user_version").fetchone()[0]) == version:
+                    for statement in MIGRATIONS[version]:
+                        cur.execute(statement)
+                    cur.execute(f"PRAGMA user_version = {version + 1}")
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -97,9 +144,10 @@ class RecordingStore:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
+                cur.execute("INSERT OR IGNORE INTO events (session, seq, type, ts, data, "
+                            "event_schema) VALUES (?, ?, ?, ?, ?, ?)",
                             (event.session, event.seq, event.type, event.ts,
-                             json.dumps(event.data)))
+                             json.dumps(event.data), event.schema))
                 inserted = cur.rowcount == 1
                 if inserted:
                     self._index(cur, event)
@@ -159,11 +207,20 @@ class RecordingStore:
         raise ValueError(f"no recorded session {session!r}; `navigator sessions list` shows them")
 
     def events(self, session: str, after_seq: int = 0) -> list[Event]:
+        """The session's events in order; ValueError for an event this version cannot read
+        (written by a newer navigator), rather than handing out a payload it would misread."""
         with self._lock:
-            rows = self._db.execute("SELECT seq, type, ts, data FROM events WHERE session = ? "
-                                    "AND seq > ? ORDER BY seq", (session, after_seq)).fetchall()
+            rows = self._db.execute("SELECT seq, type, ts, data, event_schema FROM events "
+                                    "WHERE session = ? AND seq > ? ORDER BY seq",
+                                    (session, after_seq)).fetchall()
+        for seq, _, _, _, schema in rows:
+            if schema != SCHEMA_VERSION:
+                raise ValueError(
+                    f"{self.path}: event {seq} of session {session!r} has event schema "
+                    f"{schema}; this navigator reads event schema {SCHEMA_VERSION}: open the "
+                    "recording with the navigator version that wrote it")
         return [Event(type=t, session=session, data=json.loads(d), seq=s, ts=ts)
-                for s, t, ts, d in rows]
+                for s, t, ts, d, _ in rows]
 
     def actions(self, session: str | None = None) -> list[dict[str, Any]]:
         query = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
@@ -197,12 +254,6 @@ class RecordingStore:
             rows = self._db.execute(query + " ORDER BY joined_ts", params).fetchall()
         return [dict(zip(STUDY_SESSION_COLUMNS, r)) for r in rows]
 
-    def reopen(self, session: str) -> SessionHistory:
-        info = self.session(session)
-        events = self.events(session)
-        steering = next((e.data for e in reversed(events) if e.type == "steering"), None)
-        return SessionHistory(info, events, self.actions(session), steering)
-
     def replay(self, session: str, speed: float = 1.0,
                sleep: Callable[[float], None] = time.sleep) -> Iterator[Event]:
         """The session's events in order, paced by their recorded timestamps divided by ``speed``."""
@@ -223,20 +274,12 @@ class RecordingStore:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         events = [e.to_dict() for e in self.events(session)]
-        actions = self.actions(session)
-        paths = {"events": out / f"{session}-events.{fmt}", "actions": out / f"{session}-actions.{fmt}"}
-        for key, rows in (("events", events), ("actions", actions)):
-            with paths[key].open("w", newline="") as fh:
-                if fmt == "jsonl":
-                    fh.writelines(json.dumps(r) + "\n" for r in rows)
-                else:
-                    columns = (["session", "seq", "type", "ts", "data"] if key == "events"
-                               else list(ACTION_COLUMNS))
-                    writer = csv.DictWriter(fh, columns, extrasaction="ignore")
-                    writer.writeheader()
-                    for r in rows:
-                        writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v
-                                         for k, v in r.items()})
+        tables = {"events": (events, EVENT_COLUMNS if fmt == "jsonl" else EVENT_CSV_COLUMNS),
+                  "actions": (self.actions(session), ACTION_COLUMNS)}
+        paths = {}
+        for key, (rows, columns) in tables.items():
+            paths[key] = private_file(out / f"{session}-{key}.{fmt}")
+            write_rows(paths[key], rows, columns, fmt)
         return paths
 
 

@@ -1,41 +1,25 @@
-"""The web process: the Dash app and a Flask-SocketIO server on the same Flask app.
+"""The socket side of the web process: Flask-SocketIO on a Flask app, logins, the live hub.
 
-The :class:`LiveHub` follows each watched session on the bus, folds its events
-into a :class:`~frontend.state.SessionView` and relays them to the session's
-socket room as ``events`` batches (each event carries its ``seq``). A browser
-joins with the last seq it saw and first gets what it missed, so reconnects and
-late tabs have no gaps. Commands arrive as Dash callbacks or raw ``command``
-socket messages; both are validated here and travel to the worker over the bus.
-Threading async mode: no monkey-patching, so PyTorch in an embedded worker is safe.
+:func:`create_server` puts a Socket.IO server on a Flask app (the UI's, in the composition
+root ``navigator/wsgi.py``), guards it with logins when the configuration asks for them and
+registers the socket messages: ``join`` {session, after_seq}, ``command`` {command dict},
+``start`` {config} (``navigator/lab.py``) and, by the study service, ``ui_action``. Threading
+async mode: no monkey-patching, so PyTorch in an embedded worker is safe. Nothing here
+knows the UI: it only sees the hub (:mod:`navigator.hub`).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import dash
-from dash.exceptions import PreventUpdate
-from flask import has_request_context, request
+from flask import Flask, request
 from flask import session as flask_session
-from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, emit
 
-from frontend.block_view import register_block_view
-from frontend.callbacks import register_callbacks
-from frontend.hardware_view import register_hardware
-from frontend.layout import build_layout
-from frontend.lego_view import register_lego_view
-from frontend.selection_view import register_selections
-from frontend.state import SessionView
-from frontend.study_view import register_study
 from navigator.auth import (
     LOCAL_USER,
     SHARE,
-    AccessDenied,
     AccessPolicy,
     UserStore,
     cookie_problem,
@@ -43,231 +27,15 @@ from navigator.auth import (
     session_lifetime,
 )
 from navigator.bus import EventBus
-from navigator.commands import Command, CommandError, parse_command
+from navigator.commands import CommandError, parse_command
 from navigator.config import ServerConfig
-from navigator.events import CommandAck, CommandRejected, Event, SessionState
-from navigator.lab import QueueMonitor, check_quota, register_start_handler
-from supernet.engine import EngineConfig
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-THROTTLED = frozenset({"train_progress", "checkpoint"})  # relayed in batches, not one by one
+from navigator.hub import LiveHub
+from navigator.lab import register_start_handler
 
 
-class LiveHub:
-    """Session views kept current from the bus, and the relay of events to socket rooms."""
-
-    def __init__(self, bus: EventBus, socketio: SocketIO, user: str = LOCAL_USER,
-                 batch_interval_s: float = 0.3, coalesce_s: float = 0.015,
-                 policy: AccessPolicy | None = None) -> None:
-        self.bus = bus
-        self.batch_interval_s = batch_interval_s
-        self.coalesce_s = coalesce_s
-        self.socketio = socketio
-        self._user = user  # outside a logged-in request: "local" (embedded) or "" (nobody)
-        self.policy = policy or AccessPolicy(bus)
-        # Set by create_app in password mode: the request's user from the signed cookie.
-        self.request_user: Callable[[], str | None] = lambda: None
-        self.socket_lifetime_s = 12 * 3600.0
-        # sid -> (user at connect, expiry, login id): a logout ends that login's sockets
-        self._sockets: dict[str, tuple[str, float, str]] = {}
-        self._views: dict[str, SessionView] = {}
-        self._relayed: dict[str, int] = {}  # last seq relayed to each session's room
-        self._relay_locks: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
-        self._start_lock = threading.Lock()
-        self._stop = threading.Event()
-        self.max_sessions_per_user = 2  # create_app sets ServerConfig.max_sessions_per_user
-        self.queue_monitor: QueueMonitor | None = None  # started with the first session
-
-    @property
-    def user(self) -> str:
-        """Who acts: the user stored at socket connect (socket handlers), the logged-in user
-        of the request (Dash callbacks), else the default. Never taken from a message."""
-        if has_request_context():
-            sid = getattr(request, "sid", None)
-            if sid is not None and sid in self._sockets:
-                return self.socket_user(sid)
-            name = self.request_user()
-            if name:
-                return name
-        return self._user
-
-    def connect(self, sid: str, user: str, login_ts: float, login_id: str = "") -> bool:
-        """Remember a socket's user until their login expires: ``login_ts`` (when they logged
-        in) + the login lifetime, not connect time + lifetime, so a socket opened late in a
-        login does not outlive it. False (nothing remembered) when it has already expired."""
-        expires = login_ts + self.socket_lifetime_s
-        if time.time() >= expires:
-            return False
-        self._sockets[sid] = (user, expires, login_id)
-        return True
-
-    def end_login(self, login_id: str) -> None:
-        """Close the sockets of a login that ended (/logout): from now on they act as nobody."""
-        ended = [sid for sid, (_, _, lid) in list(self._sockets.items()) if lid == login_id]
-        for sid in ended:
-            self._sockets[sid] = ("", 0.0, login_id)
-            self.socketio.server.disconnect(sid, namespace="/")
-
-    def disconnect(self, sid: str) -> None:
-        self._sockets.pop(sid, None)
-
-    def socket_user(self, sid: str) -> str:
-        """The user a socket logged in as, until its login would have expired."""
-        user, expires, _ = self._sockets.get(sid, (self._user, float("inf"), ""))
-        return user if time.time() < expires else ""
-
-    def view(self, session: str) -> SessionView:
-        if (self.policy.login_required and has_request_context()
-                and self.policy.watch_problem(self.user, session)):
-            raise PreventUpdate  # a Dash view of a session this user may not watch
-        with self._lock:
-            if session not in self._views:
-                self._views[session] = SessionView(session)
-                thread = threading.Thread(target=self._follow, args=(session,),
-                                          name=f"hub-{session}", daemon=True)
-                thread.start()
-            return self._views[session]
-
-    def _follow(self, session: str) -> None:
-        view = self._views[session]
-        subscription = self.bus.subscribe(session, 0)
-        batch: list[Event] = []
-        last_relay = 0.0
-        while not self._stop.is_set():
-            now = time.monotonic()
-            wait = 1.0 if not batch else max(0.0, last_relay + self.batch_interval_s - now)
-            if batch and any(e.type not in THROTTLED for e in batch):
-                wait = min(wait, self.coalesce_s)
-            fresh = subscription.drain(wait)
-            for event in fresh:
-                view.apply(event)
-            batch.extend(fresh)
-            if not batch:
-                continue
-            # Progress ticks are batched (at most one relay per batch_interval_s) so the number
-            # of Dash re-renders, and the GIL time taken from an embedded worker, stays bounded;
-            # anything else (candidates, acks, steering) goes out after a short coalescing pause
-            # that gathers the worker's burst (candidates + fitness + leaderboard) into one batch.
-            due = time.monotonic() - last_relay >= self.batch_interval_s
-            if due or (not fresh and any(e.type not in THROTTLED for e in batch)):
-                self._relay(session, batch)
-                batch, last_relay = [], time.monotonic()
-        subscription.close()
-
-    def _relay(self, session: str, events: list[Event]) -> None:
-        with self._relay_lock(session):
-            self.socketio.emit("events", [e.to_dict() for e in events], to=session)
-            self._relayed[session] = events[-1].seq
-
-    def _relay_lock(self, session: str) -> threading.Lock:
-        with self._lock:
-            return self._relay_locks.setdefault(session, threading.Lock())
-
-    def join(self, sid: str, session: str, after_seq: int = 0) -> int:
-        """Put a socket in the session's room, then send it what it missed (no gap possible).
-
-        Under the session's relay lock, the socket gets from the history exactly the events
-        after ``after_seq`` that were already relayed to the room; later ones reach it through
-        the room. So it sees every event once, in seq order.
-        """
-        problem = self._join_problem(sid, session)
-        if problem:
-            self.socketio.emit("command_error", {"reason": problem}, to=sid)
-            return 0
-        self.view(session)
-        with self._relay_lock(session):
-            join_room(session, sid=sid, namespace="/")
-            relayed = self._relayed.get(session, 0)
-            missed = [e for e in self.bus.history(session, max(int(after_seq), 0))
-                      if e.seq <= relayed] if relayed > after_seq else []
-            if missed:
-                self.socketio.emit("events", [e.to_dict() for e in missed], to=sid)
-        return len(missed)
-
-    def start_session(self, config: dict[str, Any], owner: str) -> str:
-        """Validate a search configuration and queue it for a worker; returns the session id."""
-        if self.policy.login_required and not owner:
-            raise CommandError("login required to start a search (your login may have expired)")
-        engine_config = EngineConfig.from_dict(config)
-        session = f"s-{uuid.uuid4().hex[:8]}"
-        with self._start_lock:  # two quick starts must not both pass the quota
-            check_quota(self.bus, owner, self.max_sessions_per_user)  # navigator/lab.py
-            if self.queue_monitor is None:
-                self.queue_monitor = QueueMonitor(self.bus).start()
-            self.bus.publish(session, SessionState(state="queued", message="waiting for a worker",
-                                                   owner=owner, config=engine_config.to_dict()))
-            self.bus.request_session({"session": session, "owner": owner,
-                                      "config": engine_config.to_dict()})
-        self.view(session)
-        return session
-
-    def send(self, session: str | None, kind: str, args: dict[str, Any] | None = None) -> Command:
-        """Validate and forward an analyst action from the UI."""
-        if not session:
-            raise CommandError("no session yet: start a search first")
-        command = parse_command({"type": kind, "session": session, "user": self.user,
-                                 "args": args or {}})
-        self.authorize(command)
-        self.bus.send_command(command)
-        return command
-
-    def _join_problem(self, sid: str, session: str) -> str | None:
-        if not self.policy.login_required:
-            return None
-        user = self.socket_user(sid)
-        if not user:
-            return "your login expired: log in again"
-        if has_request_context() and getattr(request, "sid", None) is None and self.user != user:
-            return "this socket belongs to another login"  # a Dash request naming someone's socket
-        return self.policy.watch_problem(user, session)
-
-    def _reject(self, command: Command, reason: str) -> CommandError:
-        """Record a refused command on the session's stream (when it exists) and say why."""
-        if self.policy.access(command.session).exists:
-            self.bus.publish(command.session, CommandRejected(
-                command_id=command.id, command=command.type, user=self.user or "anonymous",
-                reason=reason, args=command.args, sent_ts=command.ts))
-        return CommandError(reason)
-
-    def authorize(self, command: Command, claimed: Any = None) -> None:
-        """Raise CommandError, recorded as ``command_rejected``, unless the acting user may send
-        ``command``: forged ``user`` field (``claimed``), no right to steer, replayed id."""
-        problem = self.policy.command_problem(self.user, command, claimed)
-        if problem:
-            raise self._reject(command, problem)
-
-    def share(self, message: dict[str, Any]) -> Command:
-        """The server-side ``share`` command: ``{"type": "share", "session", "id"?,
-        "args": {"with": "*" | [names] | []}}``. Published as a ``command_ack`` so it is recorded."""
-        session, args = message.get("session"), message.get("args", {})
-        if not isinstance(session, str) or not session:
-            raise CommandError("share: 'session' must be a non-empty session id")
-        if not isinstance(args, dict) or set(args) != {"with"}:
-            raise CommandError("share: args must be {'with': '*' | [user names] | []}")
-        command = Command(type=SHARE, session=session, user=self.user, args=dict(args),
-                          id=str(message.get("id") or uuid.uuid4().hex))
-        try:
-            audience = self.policy.share(self.user, session, args["with"])
-        except AccessDenied as exc:
-            raise self._reject(command, str(exc)) from None
-        self.authorize(command, message.get("user"))  # forged or replayed
-        shown = "everyone" if audience == "*" else ", ".join(audience) or "nobody (private)"
-        self.bus.publish(session, CommandAck(
-            command_id=command.id, command=SHARE, user=self.user, effective="now",
-            detail=f"read-only for {shown}", args={"with": audience}, sent_ts=command.ts))
-        self.policy.shared(session, audience)
-        return command
-
-    def sessions(self) -> list[str]:
-        if self.policy.login_required and has_request_context():
-            return self.policy.watchable(self.user, self.bus.sessions())
-        return self.bus.sessions()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self.queue_monitor is not None:
-            self.queue_monitor.stop()
+def _sid() -> str:
+    """The socket id that Flask-SocketIO puts on the request of a socket event."""
+    return str(request.sid)  # type: ignore[attr-defined]
 
 
 def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
@@ -293,12 +61,12 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         if not user:
             raise ConnectionRefusedError(refusal() if refusal else "login required")
         login_id = flask_session.get("login_id")
-        if not hub.connect(request.sid, user, _login_ts(), login_id if isinstance(login_id, str) else ""):
+        if not hub.connect(_sid(), user, _login_ts(), login_id if isinstance(login_id, str) else ""):
             raise ConnectionRefusedError("your login expired: log in again")
 
     @socketio.on("disconnect")
     def on_disconnect(*_reason: Any) -> None:
-        hub.disconnect(request.sid)
+        hub.disconnect(_sid())
 
     @socketio.on("join")
     def on_join(*args: Any) -> None:
@@ -314,7 +82,7 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             emit("command_error", {"reason": "after_seq must be a non-negative integer"})
             return
-        hub.join(request.sid, message["session"], after)
+        hub.join(_sid(), message["session"], after)
 
     @socketio.on("command")
     def on_command(*args: Any) -> None:
@@ -344,33 +112,24 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         emit("command_error", {"reason": f"server could not handle the message: {exc}"})
 
 
-def create_app(config: ServerConfig, bus: EventBus,
-               users: UserStore | None = None) -> tuple[dash.Dash, SocketIO]:
-    """The Dash app and its Socket.IO server; with ``config.auth == "password"`` every route
-    and socket needs a login (users from ``users`` or the config's users file)."""
-    app = dash.Dash("navigator", assets_folder=str(ASSETS), title="NAS Navigator",
-                    suppress_callback_exceptions=True, update_title=None)
-    app.server.config["SECRET_KEY"] = config.secret
-    app.layout = build_layout()
-    socketio = SocketIO(app.server, async_mode="threading", cors_allowed_origins=None,
+def create_server(flask_app: Flask, config: ServerConfig, bus: EventBus,
+                  users: UserStore | None = None) -> tuple[SocketIO, LiveHub]:
+    """The Socket.IO server on ``flask_app`` and its hub (also ``extensions["navigator_hub"]``);
+    with ``config.auth == "password"`` every route and socket needs a login (users from
+    ``users`` or the config's users file)."""
+    flask_app.config["SECRET_KEY"] = config.secret
+    socketio = SocketIO(flask_app, async_mode="threading", cors_allowed_origins=None,
                         logger=False, engineio_logger=False)
-    login = getattr(config, "auth", "none") == "password"  # bare test configs: embedded default
+    login = config.login_required
     if login:
         users = users or UserStore.from_config(config)
     policy = AccessPolicy(bus, users, login_required=login)
-    hub = LiveHub(bus, socketio, user="" if login else LOCAL_USER, policy=policy)
+    hub = LiveHub(bus, socketio, user="" if login else LOCAL_USER, policy=policy,
+                  max_sessions_per_user=config.max_sessions_per_user)
     if login and users is not None:
-        hub.request_user = install_login(app.server, users, config, on_logout=hub.end_login)
+        hub.request_user = install_login(flask_app, users, config, on_logout=hub.end_login)
         hub.socket_lifetime_s = session_lifetime(config).total_seconds()
-    app.server.extensions["navigator_hub"] = hub
-    _register_socket_handlers(socketio, hub, lambda: cookie_problem(app.server))
-    hub.max_sessions_per_user = getattr(config, "max_sessions_per_user", 2)
+    flask_app.extensions["navigator_hub"] = hub
+    _register_socket_handlers(socketio, hub, lambda: cookie_problem(flask_app))
     register_start_handler(socketio, hub)  # socket "start" for headless clients (navigator/lab.py)
-    register_callbacks(app, hub)
-    register_hardware(app, hub)
-    register_block_view(app, hub)
-    register_selections(app, hub)
-    register_lego_view(app, hub)
-    # study mode, UI actions and replay (frontend/study_view.py, navigator/study.py)
-    register_study(app, socketio, hub, getattr(config, "recording_path", None))
-    return app, socketio
+    return socketio, hub

@@ -1,6 +1,6 @@
 """Workers: run search sessions and obey the analyst's commands between steps.
 
-A :class:`SessionWorker` owns one session's :class:`~supernet.engine.SearchEngine`.
+A :class:`SessionWorker` owns one session's engine (:class:`~supernet.engines.Engine`).
 Its loop is: apply pending commands -> train a chunk of steps -> at each epoch end
 evaluate a generation, publish candidates, fitness, leaderboard and steering, and
 checkpoint. Commands therefore take effect at the next step boundary, and a
@@ -46,8 +46,9 @@ from navigator.events import (
     Steering,
     TrainProgressEvent,
 )
-from supernet.benchmarks_table import TabularEngine, open_engine
-from supernet.engine import EngineConfig, SearchEngine
+from supernet.data import Dataset
+from supernet.engine import EngineConfig
+from supernet.engines import Engine, open_engine
 from supernet.export import build_standalone, train_standalone, write_standalone
 from supernet.hardware import load_latency_csv
 from supernet.latency_budget import HOST
@@ -72,6 +73,7 @@ class WorkerOptions:
     exports_dir: Path | None = None
     torch_threads: int | None = 1
     device: str | None = None  # overrides the device a session asks for (a worker owns its GPU)
+    data_roots: tuple[Path, ...] | None = None  # where user-named files may be read; None: anywhere
 
 
 class SessionWorker:
@@ -95,13 +97,14 @@ class SessionWorker:
         self.checkpoint_path = options.checkpoint_dir / f"{session}.pt"
         self.projector = MapProjector(seed=config.seed, pca_until=options.pca_until)
         self._refit_thread: threading.Thread | None = None
-        self.engine: SearchEngine | TabularEngine | None = None
+        self.engine: Engine | None = None
         self.link: RankLink | None = None  # under torchrun: ranks > 0 train along (ddp.py)
 
     # -- lifecycle -------------------------------------------------------------
-    def _open_engine(self) -> SearchEngine | TabularEngine:
+    def _open_engine(self) -> Engine:
         resuming = self.checkpoint_path.exists()
-        engine = open_engine(self.config, self._on_progress, self.checkpoint_path)
+        engine = open_engine(self.config, self._on_progress, self.checkpoint_path,
+                             data_roots=self.options.data_roots)
         if self.link is not None:
             self.link.open(self.session, engine, self.checkpoint_path if resuming else None)
         if resuming:
@@ -419,6 +422,7 @@ class SessionWorker:
         if epochs and self.tabular:
             raise ValueError("tabular mode has no training data: export without train_epochs")
         if epochs:
+            assert isinstance(data, Dataset), "only a supernet engine trains, and it holds a Dataset"
             model = build_standalone(engine.space, arch, data.in_channels, data.num_classes,
                                      data.image_size, supernet)
             metrics = train_standalone(model, data, epochs, device=str(engine.device))

@@ -33,4 +33,5 @@ trap cleanup EXIT
 
 export NAVIGATOR_REQUIRE_BROWSER=1 NAVIGATOR_REQUIRE_REDIS=1
 .venv/bin/ruff check .
+.venv/bin/mypy  # supernet/ and navigator/, as configured in pyproject.toml
 .venv/bin/python -m pytest "$@"

@@ -2,7 +2,7 @@
 
 Like ``supernet.ops`` this module imports nothing but torch, because
 ``supernet.export`` copies its source verbatim into exported stand-alone models.
-Blocks are described by plain dicts (``supernet.chain.BlockSpec.to_dict``).
+Blocks are described by plain dicts (``supernet.templates.chain.BlockSpec.to_dict``).
 
 A :class:`ChainNetwork` keeps, for every choice point, one module per candidate
 block in an ``nn.ModuleDict`` keyed by block name; the stand-alone network is the
@@ -13,7 +13,7 @@ subset of the supernet's and weights copy over by name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -89,8 +89,13 @@ class ChainNetwork(nn.Module):
             self.choices.append(nn.ModuleDict(modules))
             c = widths.pop()
 
+    def candidates(self) -> list[nn.ModuleDict]:
+        """The candidate blocks of each choice point by name (``ModuleList`` items are typed
+        ``Module``)."""
+        return [cast(nn.ModuleDict, blocks) for blocks in self.choices]
+
     def forward_arch(self, x: torch.Tensor, arch: Sequence[str]) -> torch.Tensor:
-        for blocks, name in zip(self.choices, arch):
+        for blocks, name in zip(self.candidates(), arch):
             x = blocks[name](x)
         return x
 

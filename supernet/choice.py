@@ -19,6 +19,3 @@ class ChoicePoint:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "candidates": list(self.candidates)}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChoicePoint:
-        return cls(name=str(data["name"]), candidates=tuple(data["candidates"]))

@@ -20,9 +20,9 @@ from tqdm import tqdm
 from supernet.engine import EngineConfig, SearchEngine
 from supernet.evaluate import EvalConfig
 from supernet.export import write_standalone
-from supernet.search import SearchConfig
+from supernet.search import SearchConfig, strategy_names
 from supernet.space import PRESETS
-from supernet.train import SAMPLERS, TrainConfig
+from supernet.train import TrainConfig, sampler_names
 
 if TYPE_CHECKING:
     from supernet.distributed import DistributedContext
@@ -50,12 +50,12 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=_count(1), default=10, help="supernet training epochs")
     parser.add_argument("--batch-size", type=_count(1), default=64)
     parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--sampler", choices=SAMPLERS, default="uniform")
+    parser.add_argument("--sampler", choices=sampler_names(), default="uniform")
     parser.add_argument("--population", type=_count(1), default=20, help="candidates per generation")
     parser.add_argument("--generations", "--extra-generations", dest="extra_generations",
                         type=_count(0), default=5,
                         help="generations after training ends")
-    parser.add_argument("--strategy", choices=["evolution", "random"], default="evolution")
+    parser.add_argument("--strategy", choices=strategy_names(), default="evolution")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     parser.add_argument("--data-limit", type=_count(20), help="use only the first N images")
@@ -137,7 +137,9 @@ def _search(args: argparse.Namespace, context: DistributedContext | None) -> int
     print(f"\nTop {len(board)} of {len(engine.archive)} evaluated candidates:")
     print(f"{'rank':>4}  {'accuracy':>8}  {'params':>9}  {'MFLOPs':>8}  architecture")
     for i, r in enumerate(board, start=1):
-        print(f"{i:>4}  {r.accuracy:8.4f}  {r.params:9,}  {r.flops / 1e6:8.2f}  {r.arch}")
+        params = "-" if r.params is None else f"{r.params:,}"  # a table may lack costs
+        mflops = "-" if r.flops is None else f"{r.flops / 1e6:.2f}"
+        print(f"{i:>4}  {r.accuracy:8.4f}  {params:>9}  {mflops:>8}  {r.arch}")
     if args.out and board:
         data = engine.data
         files = write_standalone(args.out, engine.space, engine.space.from_string(board[0].arch),

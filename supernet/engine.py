@@ -1,82 +1,91 @@
-"""One search, end to end: the single object a runtime worker (or a script) drives.
+"""The supernet engine: one search that trains a weight-sharing supernet, end to end.
 
 ``SearchEngine`` wires the space, data, supernet, trainer, evaluator, search and
 fitness table together and exposes short, resumable calls (``train_steps``,
 ``search_generation``, ``extend_training``) so that the caller can apply the
 analyst's commands between any two of them. ``save``/``load`` capture the whole
-state, so a killed worker resumes where its last checkpoint left it.
+state, so a killed worker resumes where its last checkpoint left it. It is the
+``supernet`` family of :mod:`supernet.engines`; ``EngineConfig`` configures every family.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import AfterValidator, Field
 
-from supernet.data import Dataset, load_dataset
-from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator, best_distinct
-from supernet.fitness import FitnessTable
+from supernet.data import MIN_LIMIT, Dataset, load_dataset
+from supernet.engines import engine_family, engine_modes, register_engine
+from supernet.engines.common import EngineBase
+from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
 from supernet.hardware import LatencyMeter
-from supernet.latency_budget import LatencyObjective
 from supernet.model import Supernet
+from supernet.paths import Roots
 from supernet.proxies import ProxyScorer, check_proxies, prescreen, proxy_batch
-from supernet.search import EvolutionarySearch, SearchConfig
+from supernet.search import SearchConfig
+from supernet.settings import check_fields, parse
 from supernet.space import Arch, SearchSpace, preset, template_from_dict
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer, TrainProgress, save_atomic
+from supernet.templates import check_template_size
+from supernet.train import TrainConfig, Trainer, TrainProgress, read_checkpoint
+from supernet.validation import STRICT
+
+
+def _known_mode(mode: str) -> str:
+    if mode not in engine_modes():
+        raise ValueError(f"must be one of {engine_modes()}")
+    return mode
+
+
+def _known_proxies(names: list[str]) -> list[str]:
+    return list(check_proxies(names)) if names else []
 
 
 @dataclass
 class EngineConfig:
+    """Everything a user chooses about one search, as the browser, the CLI and checkpoints
+    write it (``to_dict``). Where data may be read from is not a user's choice: it is the
+    ``data_roots`` argument of the engines (see :func:`supernet.engines.open_engine`)."""
+
+    __pydantic_config__ = STRICT
+
     template: str | dict[str, Any] = "tiny"
-    dataset: str = "digits"
+    dataset: Annotated[str, Field(min_length=1, description="a dataset spec such as 'digits' "
+                                  "or 'cifar10:/path'")] = "digits"
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
-    data_limit: int | None = None
+    data_limit: Annotated[int | None, Field(ge=MIN_LIMIT, description=(
+        f"a number of images >= {MIN_LIMIT}, or null for all"))] = None
     measure_latency: bool = True
-    mode: str = "supernet"  # or "tabular": accuracies looked up in a benchmark table, no training
+    mode: Annotated[str, AfterValidator(_known_mode)] = "supernet"
+    """A registered engine family: "tabular" looks accuracies up, no training."""
     table_path: str | None = None  # CSV file, "synthetic[:SEED]" or "nats:[PATH]" (tabular mode)
     table_dataset: str = "cifar10"
     table_percent: bool = False
-    proxies: list[str] = field(default_factory=list)  # zero-cost scores for every candidate
-    prescreen_n: int = 0  # > 0: warm-start with the best of this many random archs by proxies
+    proxies: Annotated[list[str], AfterValidator(_known_proxies)] = field(default_factory=list)
+    """Zero-cost scores for every candidate."""
+    prescreen_n: Annotated[int, Field(ge=0, description="a non-negative integer")] = 0
+    """> 0: warm-start with the best of this many random archs by proxies."""
     prescreen_by: list[str] = field(default_factory=list)  # proxies that rank them (default all)
 
     def __post_init__(self) -> None:
+        check_fields(self)
+        if isinstance(self.template, dict):
+            check_template_size(self.template)  # before building a space from it
         self.space()
-        if self.mode not in ("supernet", "tabular"):
-            raise ValueError(f"mode must be 'supernet' or 'tabular', got {self.mode!r}")
-        if self.mode == "tabular" and self.space().is_chain:
-            raise ValueError("tabular mode looks architectures up by their NAS-Bench-201 cell "
-                             "string; a chain template needs mode 'supernet'")
-        if self.mode == "tabular" and not self.table_path:
-            raise ValueError("tabular mode needs table_path: a CSV file (arch + accuracy columns), "
-                             "'synthetic[:SEED]' or 'nats:[PATH]'")
-        if not isinstance(self.proxies, (list, tuple)):
-            raise ValueError(f"proxies must be a list of names such as ['synflow'], got {self.proxies!r}")
-        self.proxies = list(check_proxies(self.proxies)) if self.proxies else []
-        if self.proxies and self.mode == "tabular":
-            raise ValueError("zero-cost proxies need a batch of training data; tabular mode has none")
-        if not isinstance(self.prescreen_n, int) or isinstance(self.prescreen_n, bool) or self.prescreen_n < 0:
-            raise ValueError(f"prescreen_n must be a non-negative integer, got {self.prescreen_n!r}")
+        engine_family(self.mode).check_config(self)
         if self.prescreen_n and not self.proxies:
             raise ValueError("prescreen_n needs at least one proxy to rank by: set proxies")
-        if not isinstance(self.prescreen_by, (list, tuple)):
-            raise ValueError(f"prescreen_by must be a list of proxy names, got {self.prescreen_by!r}")
-        self.prescreen_by = list(self.prescreen_by)
         outside = [name for name in self.prescreen_by if name not in self.proxies]
         if outside:
             raise ValueError(f"prescreen_by {outside}: rank only by proxies that are scored; "
                              f"add them to proxies {self.proxies}")
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise ValueError("dataset must be a spec such as 'digits' or 'cifar10:/path'")
-        if not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
 
     def space(self) -> SearchSpace:
         if isinstance(self.template, str):
@@ -94,36 +103,36 @@ class EngineConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
-        if not isinstance(data, dict):
-            raise ValueError(f"engine config must be a mapping, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown engine setting(s) {unknown}; known: {sorted(known)}")
-        nested = {"train": TrainConfig, "search": SearchConfig, "eval": EvalConfig}
-        kwargs = {k: (nested[k].from_dict(v) if k in nested else v) for k, v in data.items()}
-        return cls(**kwargs)
+        if not isinstance(data, dict):  # the message callers have always matched on
+            raise ValueError(f"engine config must be a mapping of settings, got "
+                             f"{type(data).__name__}")
+        return parse(cls, data, "engine config", "engine setting")
 
 
-class SearchEngine:
+@register_engine("supernet")
+class SearchEngine(EngineBase):
+    """Candidates scored by a weight-sharing supernet that trains between generations."""
+
+    trainer: Trainer
+
     def __init__(self, config: EngineConfig,
                  callback: Callable[[TrainProgress], None] | None = None,
-                 data: Dataset | None = None) -> None:
+                 data: Dataset | None = None, *, data_roots: Roots = None) -> None:
+        """``data_roots``: the folders ``config.dataset`` must lie in (see
+        :func:`supernet.engines.open_engine`)."""
         self.config = config
+        self.data_roots = data_roots
         torch.manual_seed(config.seed)
         self.space = config.space()
-        self.data = data or load_dataset(config.dataset, seed=config.seed, limit=config.data_limit)
+        self.data = data or load_dataset(config.dataset, seed=config.seed, limit=config.data_limit,
+                                         roots=data_roots)
         self.supernet = Supernet(self.space, self.data.in_channels, self.data.num_classes,
                                  self.data.image_size)
         self.steering = SteeringState(self.space)
         self.trainer = Trainer(self.supernet, self.data, self.steering, config.train, callback)
         self.evaluator = Evaluator(self.supernet, self.data, config.eval, seed=config.seed)
-        self.search = EvolutionarySearch(self.space, self.steering, config.search)
-        self.fitness = FitnessTable(self.space)
-        self.archive: list[CandidateRecord] = []
+        self._init_search()
         self.meter = _meter(self.space, self.data, config, self.trainer.device)
-        self.latency = LatencyObjective(self.space)
-        self.search.constraint = self.latency.allows
         self.scorer = (ProxyScorer(self.space, self.data.in_channels, self.data.num_classes,
                                    tuple(config.proxies), seed=config.seed)
                        if config.proxies else None)
@@ -132,32 +141,17 @@ class SearchEngine:
         # in its checkpoint, and scoring N architectures again would cost minutes for nothing.
         self._prescreen_due = bool(config.prescreen_n)
 
-    @property
-    def device(self) -> torch.device:
-        return self.trainer.device
-
-    def train_steps(self, n: int) -> list[float]:
-        return self.trainer.train_steps(n)
-
-    def train_epoch(self) -> dict[str, float]:
-        return self.trainer.train_epoch()
-
-    def extend_training(self, epochs: int) -> None:
-        """Plan ``epochs`` more (fine-tune) epochs; the caller then keeps calling train_steps."""
-        self.trainer.extend(epochs)
-
-    def finetune(self, epochs: int) -> list[dict[str, float]]:
-        return self.trainer.finetune(epochs)
-
-    def search_generation(self) -> list[CandidateRecord]:
-        """Propose, evaluate with inherited weights, record: one generation of the search."""
+    def _propose(self) -> list[tuple[Arch, str | None]]:
         if self._prescreen_due:
             self._prescreen_due = False
             if self.search.generation == 0 and not self.search.warm_start:
                 self.search.warm_start = self._prescreen(self.config.prescreen_n)
-        proposals = self.search.propose()
+        return self.search.propose()
+
+    def _evaluate(self, proposals: list[tuple[Arch, str | None]],
+                  generation: int) -> list[CandidateRecord]:
+        """Accuracy with inherited weights, costs, latencies and proxy scores of each proposal."""
         results = self.evaluator.evaluate([arch for arch, _ in proposals])
-        generation = self.search.generation
         latencies = self._latencies([arch for arch, _ in proposals])
         records = []
         for (arch, parent), (accuracy, loss), (latency, extra) in zip(proposals, results, latencies):
@@ -167,10 +161,6 @@ class SearchEngine:
                 flops=self.supernet.flops(arch), latency_ms=latency,
                 generation=generation, parent=parent, scores=self.proxy_scores(arch) | extra,
             ))
-        self.search.tell(records)
-        self.fitness.update(records)
-        self.latency.observe(records)
-        self.archive.extend(records)
         return records
 
     def _latencies(self, archs: list[Arch]) -> list[tuple[float | None, dict[str, float]]]:
@@ -206,13 +196,6 @@ class SearchEngine:
         comparing with other devices."""
         return self.meter.measure(arch)
 
-    def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
-        """Best distinct architectures seen, by supernet accuracy."""
-        return best_distinct(self.archive, k)
-
-    def archive_as_dicts(self) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in self.archive]
-
     def retemplated(self, template: dict[str, Any]) -> tuple[SearchEngine, str]:
         """This search on an edited template: a new engine, and what carried over.
 
@@ -221,14 +204,14 @@ class SearchEngine:
         that still apply and the evaluated architectures that still exist carry over.
         """
         config = replace(self.config, template=template, prescreen_n=0)
-        new = SearchEngine(config, self.trainer.callback, data=self.data)
+        new = SearchEngine(config, self.trainer.callback, data=self.data,
+                           data_roots=self.data_roots)
         fresh = new.supernet.state_dict()
         kept = _surviving_weights(self.supernet, new.supernet)
         new.supernet.load_state_dict(kept, strict=False)
         new.trainer.load_progress(self.trainer.state_dict())
         steering, dropped = self.steering.carried_over(new.space)
-        new.steering.pruned, new.steering.locked = steering.pruned, steering.locked
-        new.steering.weights, new.steering.focus = steering.weights, steering.focus
+        new.steering.assign(steering)  # the trainer and search hold this object
         new.archive = [r for r in self.archive if new.space.accepts(r.arch)]
         search = self.search.state_dict()
         search["archive"] = [[a, acc] for a, acc in search["archive"] if new.space.accepts(a)]
@@ -246,22 +229,15 @@ class SearchEngine:
 
     def state_dict(self) -> dict[str, Any]:
         return {"config": self.config.to_dict(), "trainer": self.trainer.state_dict(),
-                "search": self.search.state_dict(), "latency": self.latency.state_dict(),
-                "archive": [r.to_dict() for r in self.archive]}
-
-    def save(self, path: str | Path) -> Path:
-        return save_atomic(self.state_dict(), path)
+                **self._search_state()}
 
     @classmethod
-    def load(cls, path: str | Path,
-             callback: Callable[[TrainProgress], None] | None = None) -> SearchEngine:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        engine = cls(EngineConfig.from_dict(state["config"]), callback)
-        engine.trainer.load_state_dict(state["trainer"])
-        engine.search.load_state_dict(state["search"])
-        engine.latency.load_state_dict(state["latency"])
-        engine.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
-        engine.fitness.update(engine.archive)
+    def load(cls, path: str | Path, callback: Callable[[TrainProgress], None] | None = None,
+             *, data_roots: Roots = None) -> SearchEngine:
+        state = read_checkpoint(path, "supernet-mode")
+        engine = cls(EngineConfig.from_dict(state["config"]), callback, data_roots=data_roots)
+        engine.trainer.load_state_dict(state["trainer"])  # weights, optimizer and steering
+        engine._load_search_state(state)
         return engine
 
 

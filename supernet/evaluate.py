@@ -11,28 +11,37 @@ noise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import ConfigDict, Field
 from torch import nn
 
 from supernet.data import Dataset
 from supernet.model import Supernet
+from supernet.settings import check_fields, parse
 from supernet.space import Arch
+from supernet.validation import STRICT, validate
+
+_Positive = Annotated[int, Field(ge=1, description="a positive integer")]
 
 
 @dataclass
 class CandidateRecord:
-    """One evaluated architecture, as the search reports it and the UI shows it."""
+    """One evaluated architecture, as the search reports it and the UI shows it.
+
+    ``params`` and ``flops`` are ``None`` for a benchmark table without those columns."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore")
 
     arch: str
     index: int
     accuracy: float
     loss: float
-    params: int
-    flops: int
+    params: int | None
+    flops: int | None
     latency_ms: float | None = None
     generation: int = 0
     parent: str | None = None
@@ -43,8 +52,9 @@ class CandidateRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CandidateRecord:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Checked like every input, but tolerant: keys a later version adds are ignored, and
+        a diverged candidate's loss may be NaN."""
+        return validate(cls, data, "candidate record")
 
 
 def best_distinct(records: Sequence[CandidateRecord], k: int) -> list[CandidateRecord]:
@@ -67,38 +77,25 @@ class EvalConfig:
     evaluate, 7 s to time).
     """
 
-    bn_batches: int = 4
-    bn_batch_size: int = 128
-    batch_size: int = 512
-    val_limit: int | None = None
-    latency_batch: int = 1
-    latency_warmup: int = 3
-    latency_repeats: int = 10
+    __pydantic_config__ = STRICT
+
+    bn_batches: _Positive = 4
+    bn_batch_size: _Positive = 128
+    batch_size: _Positive = 512
+    val_limit: Annotated[int | None, Field(ge=1, description="a positive integer or null")] = None
+    latency_batch: _Positive = 1
+    latency_warmup: Annotated[int, Field(ge=0, description="an integer >= 0")] = 3
+    latency_repeats: _Positive = 10
 
     def __post_init__(self) -> None:
-        for name in ("bn_batches", "bn_batch_size", "batch_size", "latency_batch",
-                     "latency_repeats"):
-            _check_int(name, getattr(self, name), minimum=1)
-        _check_int("latency_warmup", self.latency_warmup, minimum=0)
-        if self.val_limit is not None and (not isinstance(self.val_limit, int) or self.val_limit < 1):
-            raise ValueError(f"eval.val_limit must be a positive integer or null, got {self.val_limit!r}")
+        check_fields(self, "eval")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvalConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown eval setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"eval.{name} must be {kind}, got {value!r}")
+        return parse(cls, data, "eval config", "eval setting", "eval")
 
 
 def _batchnorms(modules: Sequence[nn.Module]) -> list[nn.modules.batchnorm._BatchNorm]:

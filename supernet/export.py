@@ -2,30 +2,28 @@
 module holding only the chosen ops (weights copied from the supernet or fresh),
 and a short stand-alone training run to report its real accuracy.
 
-The written ``model.py`` embeds the source of ``supernet/ops.py`` (cells) or
-``supernet/blocks.py`` (chains), both torch only, so the exported directory works
-without NAS Navigator installed.
+The written ``model.py`` embeds the source of the module that defines the template
+kind's stand-alone class (``supernet/ops.py`` for cells, ``supernet/blocks.py`` for
+chains), torch only, so the exported directory works without NAS Navigator installed.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from supernet import blocks, ops
-from supernet.blocks import StandaloneChainNet
 from supernet.data import Dataset, iterate_batches
 from supernet.model import Supernet
-from supernet.ops import StandaloneNet
 from supernet.space import SearchSpace
+from supernet.train import check_epochs
 
 
 def arch_to_json(space: SearchSpace, arch: Sequence[str], metrics: dict | None = None) -> dict:
@@ -40,29 +38,12 @@ def arch_to_json(space: SearchSpace, arch: Sequence[str], metrics: dict | None =
     }
 
 
-def _net_kwargs(space: SearchSpace, arch: Sequence[str], in_channels: int,
-                num_classes: int) -> dict[str, Any]:
-    t = space.template
-    if space.is_chain:
-        picked = [next(b for b in cands if b.name == op)
-                  for (_, cands), op in zip(t.blocks_per_choice(), space.validate_arch(arch))]
-        return {"blocks": [b.to_dict() for b in picked], "in_channels": in_channels,
-                "num_classes": num_classes}
-    return {"n_nodes": t.n_nodes, "arch": list(space.validate_arch(arch)), "C": t.C,
-            "cells_per_stage": t.cells_per_stage, "n_stages": t.n_stages,
-            "in_channels": in_channels, "num_classes": num_classes}
-
-
 def build_standalone(space: SearchSpace, arch: Sequence[str], in_channels: int,
                      num_classes: int, image_size: int, supernet: Supernet | None = None
-                     ) -> StandaloneNet | StandaloneChainNet:
+                     ) -> nn.Module:
     """Only the chosen ops; with ``supernet`` given, every weight and BN buffer is copied."""
-    kwargs = _net_kwargs(space, arch, in_channels, num_classes)
-    if space.is_chain:
-        space.template.output_shapes(in_channels, image_size, num_classes)
-        model: StandaloneNet | StandaloneChainNet = StandaloneChainNet(**kwargs)
-    else:  # the cell network is resolution-agnostic
-        model = StandaloneNet(**kwargs)
+    kwargs = space.kind.standalone_config(space, tuple(arch), in_channels, num_classes, image_size)
+    model = space.kind.standalone_class()(**kwargs)
     if supernet is not None:
         if supernet.space != space or (supernet.in_channels, supernet.num_classes) != (
                 in_channels, num_classes):
@@ -94,7 +75,7 @@ def load(weights: str | None = "weights.pt") -> {net_class}:
     net = {net_class}(**ARCH_CONFIG)
     if weights:
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), weights)
-        net.load_state_dict(torch.load(path, map_location="cpu"))
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return net.eval()
 '''
 
@@ -108,11 +89,13 @@ def write_standalone(out_dir: str | Path, space: SearchSpace, arch: Sequence[str
     out.mkdir(parents=True, exist_ok=True)
     model = build_standalone(space, arch, in_channels, num_classes, image_size, supernet)
     paths = {"model": out / "model.py", "weights": out / "weights.pt", "json": out / "arch.json"}
-    module, net_class = (blocks, "StandaloneChainNet") if space.is_chain else (ops, "StandaloneNet")
+    net_class = space.kind.standalone_class()
     source = _MODEL_FILE.format(
-        arch=space.to_string(arch), net_class=net_class,
-        ops_source=inspect.getsource(module).replace("from __future__ import annotations\n", ""),
-        config=json.dumps(_net_kwargs(space, arch, in_channels, num_classes), indent=4),
+        arch=space.to_string(arch), net_class=net_class.__name__,
+        ops_source=inspect.getsource(sys.modules[net_class.__module__]).replace(
+            "from __future__ import annotations\n", ""),
+        config=json.dumps(space.kind.standalone_config(space, tuple(arch), in_channels,
+                                                       num_classes, image_size), indent=4),
     )
     paths["model"].write_text(source)
     torch.save(model.state_dict(), paths["weights"])
@@ -135,8 +118,7 @@ def train_standalone(model: nn.Module, data: Dataset, epochs: int, lr: float = 0
                      batch_size: int = 128, seed: int = 0, device: str = "cpu",
                      weight_decay: float = 5e-4) -> dict[str, float]:
     """Train a stand-alone network from its current weights and report its real accuracy."""
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = check_epochs(epochs, "epochs")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model.to(device)

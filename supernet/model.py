@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -53,7 +54,8 @@ def _n_params(module: nn.Module) -> int:
 
 class Supernet(nn.Module):
     """A weight-sharing supernet over a search space; ``Supernet(space, ...)`` builds the
-    kind its template needs (:class:`CellSupernet` or :class:`ChainSupernet`).
+    class its template's kind names (``space.kind.supernet_class()``: :class:`CellSupernet`
+    or :class:`ChainSupernet`).
 
     Every kind runs one path with ``forward(x, arch)`` and knows, per choice point and
     candidate, the parameters and multiply-adds it adds; the costs of a path are the sum.
@@ -65,7 +67,7 @@ class Supernet(nn.Module):
         if cls is Supernet:  # copy and pickle call __new__ on the concrete class, without args
             space = args[0] if args else kwargs["space"]
             assert isinstance(space, SearchSpace)
-            cls = ChainSupernet if space.is_chain else CellSupernet
+            cls = space.kind.supernet_class()
         return super().__new__(cls)
 
     def _setup(self, space: SearchSpace, in_channels: int, num_classes: int,
@@ -76,6 +78,9 @@ class Supernet(nn.Module):
         self.image_size = image_size
         self._costs: tuple[int, int, list[dict[str, tuple[int, int]]]] | None = None
         self._all_modules = tuple(self.modules())  # the module tree is fixed from here on
+
+    if TYPE_CHECKING:  # given by the network class each kind mixes in (not shadowed here)
+        def forward_arch(self, x: torch.Tensor, arch: Sequence[str]) -> torch.Tensor: ...
 
     def forward(self, x: torch.Tensor, arch: Sequence[str]) -> torch.Tensor:
         return self.forward_arch(x, arch)
@@ -169,7 +174,7 @@ class CellSupernet(Supernet, CellNetwork):
         for layer in self.layers:
             if isinstance(layer, Cell):
                 for k, op in enumerate(arch):
-                    yield layer.edges[k][op]
+                    yield layer.edge_ops(k)[op]
             else:
                 yield layer
 
@@ -182,8 +187,8 @@ class CellSupernet(Supernet, CellNetwork):
         ]
         for layer in self.layers:
             if isinstance(layer, Cell):
-                for k, ops in enumerate(layer.edges):
-                    for op, module in ops.items():
+                for k in range(len(layer.edges)):
+                    for op, module in layer.edge_ops(k).items():
                         macs, _ = _count_macs(module, x)
                         p, m = per_edge[k][op]
                         per_edge[k][op] = (p + _n_params(module), m + macs)
@@ -209,7 +214,7 @@ class ChainSupernet(Supernet, ChainNetwork):
 
     def path_modules(self, arch: Sequence[str]) -> Iterator[nn.Module]:
         arch = self.space.validate_arch(arch)
-        for blocks, name in zip(self.choices, arch):
+        for blocks, name in zip(self.candidates(), arch):
             yield blocks[name]
 
     def stable_names(self) -> dict[str, str]:
@@ -222,7 +227,7 @@ class ChainSupernet(Supernet, ChainNetwork):
         """A chain has no fixed part; each choice point sees one input shape whatever the path."""
         x = self._input()
         per_cp = []
-        for blocks in self.choices:
+        for blocks in self.candidates():
             costs = {}
             for name, module in blocks.items():
                 macs, out = _count_macs(module, x)

@@ -19,6 +19,7 @@ for every subnet, are reset and re-estimated per subnet before it is evaluated.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -130,6 +131,10 @@ class Cell(nn.Module):
             nn.ModuleDict({op: OPS[op](c, 1, True) for op in ops}) for ops in candidates
         )
 
+    def edge_ops(self, k: int) -> nn.ModuleDict:
+        """The candidate ops of edge ``k`` by name (``ModuleList`` items are typed ``Module``)."""
+        return cast(nn.ModuleDict, self.edges[k])
+
     def forward(self, x: torch.Tensor, arch: Sequence[str]) -> torch.Tensor:
         nodes: list[torch.Tensor | None] = [x]
         k = 0
@@ -138,7 +143,7 @@ class Cell(nn.Module):
             for src in range(dst):
                 op, inp = arch[k], nodes[src]
                 if op != "none" and inp is not None:
-                    out = self.edges[k][op](inp)
+                    out = self.edge_ops(k)[op](inp)
                     total = out if total is None else total + out
                 k += 1
             nodes.append(total)

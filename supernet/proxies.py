@@ -48,7 +48,6 @@ from torch.func import functional_call
 from supernet.data import Dataset
 from supernet.export import build_standalone
 from supernet.model import _count_macs
-from supernet.ops import StandaloneNet
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
 
@@ -215,7 +214,7 @@ def grasp(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Gradient signal preservation: sum of ``-theta * (H g)`` with ``g = dL/dtheta``."""
     with torch.enable_grad():
         weights, grads = _loss_grads(model, x, y, create_graph=True)
-        z = sum((g.detach() * g).sum() for g in grads)
+        z = sum(((g.detach() * g).sum() for g in grads), torch.zeros((), device=x.device))
         hg = torch.autograd.grad(z, weights, allow_unused=True)
     return float(sum((-w.detach() * h).sum() for w, h in zip(weights, hg) if h is not None))
 
@@ -231,7 +230,9 @@ def fisher(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     acts: list[tuple[int, torch.Tensor]] = []
 
     def keep(module: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
-        acts.append((module.weight[0].numel(), out))
+        weight = module.weight  # hooked on convs and linears only: a parameter
+        assert isinstance(weight, torch.Tensor)
+        acts.append((weight[0].numel(), out))
 
     handles = [m.register_forward_hook(keep) for m in model.modules()
                if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -322,7 +323,7 @@ class ProxyScorer:
     def __post_init__(self) -> None:
         self.proxies = check_proxies(self.proxies)
 
-    def build(self, arch: Sequence[str], image_size: int) -> StandaloneNet:
+    def build(self, arch: Sequence[str], image_size: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             model = build_standalone(self.space, arch, self.in_channels, self.num_classes,

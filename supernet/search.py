@@ -7,57 +7,84 @@ still allowed and produce children by crossover (with ``crossover_prob``: each
 choice point from one of two parents) and mutation (each choice point re-drawn
 with ``mutation_prob``). Every proposal is projected into the current steering
 constraints, so a prune or lock made mid-search applies to the next generation.
+``SearchConfig.strategy`` names a registered strategy (``register_strategy``), which
+picks the pool children are bred from: ``evolution`` as above, ``random`` none at all,
+so every proposal is a fresh sample of the steering state.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from supernet.evaluate import CandidateRecord
+from supernet.settings import check_fields, parse
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
+from supernet.validation import STRICT, Probability
 
-STRATEGIES = ("evolution", "random")
+
+def _known_strategy(name: str) -> str:
+    if name not in _STRATEGIES:
+        raise ValueError(f"must be one of {list(_STRATEGIES)}")
+    return name
+
+
+_Positive = Annotated[int, Field(ge=1, description="a positive integer")]
 
 
 @dataclass
 class SearchConfig:
-    strategy: str = "evolution"
-    population: int = 20
-    parents: int = 5
-    mutation_prob: float = 0.2
-    crossover_prob: float = 0.3
+    __pydantic_config__ = STRICT
+
+    strategy: Annotated[str, AfterValidator(_known_strategy)] = "evolution"
+    population: _Positive = 20
+    parents: _Positive = 5
+    mutation_prob: Probability = 0.2
+    crossover_prob: Probability = 0.3
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"search.strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        for name in ("population", "parents"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"search.{name} must be a positive integer, got {value!r}")
-        for name in ("mutation_prob", "crossover_prob"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1 or math.isnan(value):
-                raise ValueError(f"search.{name} must be a probability in [0, 1], got {value!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"search.seed must be an integer, got {self.seed!r}")
+        check_fields(self, "search")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown search setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return parse(cls, data, "search config", "search setting", "search")
+
+
+Strategy = Callable[["EvolutionarySearch", list[Arch]], list[Arch]]
+"""The pool a generation's children are bred from, given the (projected) focus set;
+an empty pool makes every proposal a fresh sample of the steering state."""
+
+_STRATEGIES: dict[str, Strategy] = {}
+
+
+def register_strategy(name: str) -> Callable[[Strategy], Strategy]:
+    """Decorator: make a breeding-pool strategy available as ``SearchConfig.strategy = name``."""
+    def register(strategy: Strategy) -> Strategy:
+        if name in _STRATEGIES:
+            raise ValueError(f"search strategy {name!r} is already registered")
+        _STRATEGIES[name] = strategy
+        return strategy
+    return register
+
+
+def strategy_names() -> tuple[str, ...]:
+    """Registered strategies, in registration order (the CLI's choices)."""
+    return tuple(_STRATEGIES)
+
+
+def get_strategy(name: str) -> Strategy:
+    if name not in _STRATEGIES:
+        raise ValueError(f"search.strategy must be one of {list(_STRATEGIES)}, got {name!r}")
+    return _STRATEGIES[name]
 
 
 class EvolutionarySearch:
@@ -108,10 +135,7 @@ class EvolutionarySearch:
     def propose(self) -> list[tuple[Arch, str | None]]:
         """One generation of new architectures (with the parent each came from, if any)."""
         focus = [self.steering.project(a, self.rng) for a in self.steering.focus]
-        if self.config.strategy == "random":
-            pool: list[Arch] = []
-        else:
-            pool = focus if focus and self.generation == 0 else focus + self._parents()
+        pool = get_strategy(self.config.strategy)(self, focus)
         out: list[tuple[Arch, str | None]] = []
         proposed: set[Arch] = set()
         while self.warm_start and len(out) < self.config.population:
@@ -154,3 +178,14 @@ class EvolutionarySearch:
         self.generation = state["generation"]
         self.warm_start = [self.space.from_string(a) for a in state.get("warm_start", [])]
         self.archive = {self.space.from_string(s): acc for s, acc in state["archive"]}
+
+
+@register_strategy("evolution")
+def _evolution(search: EvolutionarySearch, focus: list[Arch]) -> list[Arch]:
+    """The focus set alone in the first generation, then focus plus the best parents."""
+    return focus if focus and search.generation == 0 else focus + search._parents()
+
+
+@register_strategy("random")
+def _random(search: EvolutionarySearch, focus: list[Arch]) -> list[Arch]:
+    return []

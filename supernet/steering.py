@@ -13,11 +13,13 @@ import copy
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import ConfigDict, Field
 
 from supernet.space import Arch, SearchSpace
+from supernet.validation import validate
 
 
 @dataclass
@@ -123,12 +125,9 @@ class SteeringState:
 
     def set_weights(self, name: str, weights: Mapping[str, float]) -> None:
         """Set relative sampling weights; ops not named keep weight 1."""
-        for op, w in weights.items():
+        for op in weights:
             self._check_op(name, op)
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w):
-                raise ValueError(f"weight of {op!r} on {name!r} must be a finite number, got {w!r}")
-            if w < 0:
-                raise ValueError(f"weight of {op!r} on {name!r} is negative ({w}); weights must be >= 0")
+        weights = validate(dict[str, Weight], dict(weights), f"weights on {name!r}")
         merged = {op: self.weight(name, op) for op in self.space.choice_point(name).candidates}
         merged.update({op: float(w) for op, w in weights.items()})
         if sum(merged[op] for op in self.allowed(name)) <= 0:
@@ -181,15 +180,45 @@ class SteeringState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], space: SearchSpace) -> SteeringState:
         """Rebuild and re-validate: a tampered dict raises instead of yielding an illegal state."""
-        state = cls(space=space)
-        for name, op in dict(data.get("locked", {})).items():
+        return validate(_SteeringDocument, data, "steering state").replayed(cls(space=space))
+
+    def assign(self, other: SteeringState) -> None:
+        """Take over ``other``'s edits in place (the trainer and the search hold this object,
+        so a restored or carried-over state must land in it, not replace it)."""
+        if other.space != self.space:
+            raise ValueError("cannot take over steering edits made on another search space")
+        self.pruned, self.locked = copy.deepcopy(other.pruned), dict(other.locked)
+        self.weights, self.focus = copy.deepcopy(other.weights), list(other.focus)
+
+
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False,
+                                description="a finite number, not negative")]
+"""A relative sampling weight."""
+
+
+@dataclass
+class _SteeringDocument:
+    """The JSON form of a steering state (``to_dict``); keys it does not know, such as an
+    event's envelope, are ignored."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    pruned: dict[str, list[str]] = field(default_factory=dict)
+    locked: dict[str, str] = field(default_factory=dict)
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    focus: list[str] = field(default_factory=list)
+    space_size: int | None = None  # written for readers; recomputed, never trusted
+
+    def replayed(self, state: SteeringState) -> SteeringState:
+        """These edits applied one by one to ``state``, each validated as a live edit is."""
+        for name, op in self.locked.items():
             state.lock(name, op)
-        for name, ops in dict(data.get("pruned", {})).items():
+        for name, ops in self.pruned.items():
             for op in ops:
                 state.prune(name, op)
-        for name, weights in dict(data.get("weights", {})).items():
+        for name, weights in self.weights.items():
             state.set_weights(name, weights)
-        state.set_focus(space.from_string(s) for s in data.get("focus", []))
+        state.set_focus(state.space.from_string(s) for s in self.focus)
         return state
 
 

@@ -1,7 +1,8 @@
 """Single-path supernet training (SPOS) that obeys the analyst's steering.
 
 Each step samples path(s) from the shared :class:`SteeringState`, re-read every
-step so that a prune or lock applied between steps takes effect at once:
+step so that a prune or lock applied between steps takes effect at once, with the
+sampler ``TrainConfig.sampler`` names (one function each, ``register_sampler``):
 
 - ``uniform``: every allowed op of a choice point equally likely (SPOS);
 - ``weighted``: the per-choice-point sampling weights of the steering state;
@@ -19,108 +20,149 @@ checkpoints, so a resumed run continues with identical losses.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import AfterValidator, Field
 from torch import nn
 
 from supernet.data import Dataset
 from supernet.model import Supernet
+from supernet.progress import TrainProgress
+from supernet.settings import check_fields, parse
 from supernet.space import Arch
 from supernet.steering import SteeringState
+from supernet.validation import STRICT, requirement, validate
 
-SAMPLERS = ("uniform", "weighted", "fair")
+_NON_NEGATIVE = Field(ge=0, allow_inf_nan=False, description="a finite number >= 0")
+
+
+_Epochs = Annotated[int, Field(ge=1, description="a positive integer")]
+
+
+def check_epochs(epochs: object, what: str) -> int:
+    """``epochs`` if it is a number of epochs to train (command arguments are user input)."""
+    return validate(_Epochs, epochs, what)
+
+
+def _known_sampler(name: str) -> str:
+    if name not in _SAMPLERS:
+        raise ValueError(f"must be one of {list(_SAMPLERS)}")
+    return name
+
+
+def _usable_device(name: str) -> str:
+    problem = device_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
+    __pydantic_config__ = STRICT
+
+    epochs: _Epochs = 5
+    batch_size: Annotated[int, Field(ge=1, description="a positive integer")] = 64
+    lr: Annotated[float, Field(ge=0, allow_inf_nan=False, description="a finite number >= 0"),
+                  requirement(lambda lr: lr > 0, "must be > 0")] = 0.05
+    momentum: Annotated[float, _NON_NEGATIVE] = 0.9
+    weight_decay: Annotated[float, _NON_NEGATIVE] = 5e-4
     nesterov: bool = True
-    sampler: str = "uniform"
+    sampler: Annotated[str, AfterValidator(_known_sampler)] = "uniform"
     seed: int = 0
-    device: str = "auto"
+    device: Annotated[str, AfterValidator(_usable_device)] = "auto"
+    """Checked here, not when a session starts: ``cuda`` on a machine without one is a config
+    error the user sees at once."""
     amp: bool = True
-    grad_clip: float = 5.0
-    finetune_lr_factor: float = 0.2
+    grad_clip: Annotated[float, _NON_NEGATIVE] = 5.0
+    finetune_lr_factor: Annotated[float, _NON_NEGATIVE] = 0.2
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"train.{name} must be a positive integer, got {value!r}")
-        for name in ("lr", "momentum", "weight_decay", "grad_clip", "finetune_lr_factor"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"train.{name} must be a finite number >= 0, got {value!r}")
-        if self.lr == 0:
-            raise ValueError("train.lr must be > 0")
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"train.sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ValueError(f"train.seed must be an integer, got {self.seed!r}")
-        for name in ("nesterov", "amp"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"train.{name} must be true or false, got {getattr(self, name)!r}")
-        resolve_device(self.device)
+        check_fields(self, "train")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown train setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return parse(cls, data, "train config", "train setting", "train")
 
 
-@dataclass
-class TrainProgress:
-    """One training step's report, sent through the trainer's callback."""
-
-    epoch: int
-    epochs: int
-    step: int
-    steps_per_epoch: int
-    loss: float
-    accuracy: float
-    samples_per_s: float
-    eta_s: float
-    lr: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def device_problem(name: str) -> str | None:
+    """Why ``name`` is no device of this machine (text starting "must"), or None."""
+    if name in ("auto", "cpu"):
+        return None
+    if name != "cuda" and not (name.startswith("cuda:") and name[5:].isdigit()):
+        return "must be 'auto', 'cpu' or 'cuda[:N]'"
+    if not torch.cuda.is_available():
+        return "must be 'auto' or 'cpu': no CUDA device is available on this machine"
+    return None
 
 
 def resolve_device(name: str) -> torch.device:
+    problem = device_problem(name)
+    if problem is not None:
+        raise ValueError(f"device {problem}, got {name!r}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {name!r}")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but no CUDA device is available")
     return torch.device(name)
+
+
+Sampler = Callable[[SteeringState, np.random.Generator], list[Arch]]
+"""The path(s) one training step uses, drawn inside the steering constraints."""
+
+_SAMPLERS: dict[str, Sampler] = {}
+
+
+def register_sampler(name: str) -> Callable[[Sampler], Sampler]:
+    """Decorator: make a path sampler available as ``TrainConfig.sampler = name``."""
+    def register(sampler: Sampler) -> Sampler:
+        if name in _SAMPLERS:
+            raise ValueError(f"sampler {name!r} is already registered")
+        _SAMPLERS[name] = sampler
+        return sampler
+    return register
+
+
+def sampler_names() -> tuple[str, ...]:
+    """Registered samplers, in registration order (the CLI's choices)."""
+    return tuple(_SAMPLERS)
+
+
+def get_sampler(name: str) -> Sampler:
+    if name not in _SAMPLERS:
+        raise ValueError(f"train.sampler must be one of {list(_SAMPLERS)}, got {name!r}")
+    return _SAMPLERS[name]
 
 
 def sample_paths(steering: SteeringState, sampler: str, rng: np.random.Generator) -> list[Arch]:
     """The path(s) one training step uses, always inside the steering constraints."""
-    if sampler == "weighted":
-        return [steering.sample(rng)]
+    return get_sampler(sampler)(steering, rng)
+
+
+@register_sampler("uniform")
+def _uniform(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
     allowed = [steering.allowed(cp.name) for cp in steering.space]
-    if sampler == "uniform":
-        return [tuple(ops[rng.integers(len(ops))] for ops in allowed)]
+    return [tuple(ops[rng.integers(len(ops))] for ops in allowed)]
+
+
+@register_sampler("weighted")
+def _weighted(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
+    return [steering.sample(rng)]
+
+
+@register_sampler("fair")
+def _fair(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
+    allowed = [steering.allowed(cp.name) for cp in steering.space]
     m = max(len(ops) for ops in allowed)
     columns = []
     for ops in allowed:
@@ -163,7 +205,7 @@ class Trainer:
                          "base_lr": config.lr}
         self._order: np.ndarray | None = None
         self._epoch_loss = 0.0
-        self._epoch_correct = 0
+        self._epoch_correct = 0.0  # accuracy x samples, summed over the epoch's steps
         self._epoch_seen = 0
 
     @property
@@ -267,13 +309,12 @@ class Trainer:
             self.train_step()
         stats = {"epoch": self.epoch, "loss": self._epoch_loss / max(self._epoch_seen, 1),
                  "accuracy": self._epoch_correct / max(self._epoch_seen, 1)}
-        self._epoch_loss, self._epoch_correct, self._epoch_seen = 0.0, 0, 0
+        self._epoch_loss, self._epoch_correct, self._epoch_seen = 0.0, 0.0, 0
         return stats
 
     def extend(self, epochs: int) -> None:
         """Plan ``epochs`` more epochs (fine-tuning) with a fresh cosine from a lower lr."""
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"fine-tune epochs must be a positive integer, got {epochs!r}")
+        epochs = check_epochs(epochs, "fine-tune epochs")
         start_epoch = self.epoch if self.step_in_epoch == 0 else self.epoch + 1
         self.epochs = start_epoch + epochs
         self.schedule = {"start": self.global_step, "length": epochs * self.steps_per_epoch,
@@ -304,9 +345,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if state.get("scaler"):  # empty when saved without fp16 loss scaling
             self.scaler.load_state_dict(state["scaler"])
-        restored = SteeringState.from_dict(state["steering"], self.steering.space)
-        self.steering.pruned, self.steering.locked = restored.pruned, restored.locked
-        self.steering.weights, self.steering.focus = restored.weights, restored.focus
+        self.steering.assign(SteeringState.from_dict(state["steering"], self.steering.space))
         self.load_progress(state)
 
     def load_progress(self, state: dict[str, Any]) -> None:
@@ -326,8 +365,30 @@ class Trainer:
     def save_checkpoint(self, path: str | Path) -> Path:
         return save_atomic(self.state_dict(), path)
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        self.load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
+
+_CHECKPOINT_GLOBALS: list[Any] = [
+    np.dtype, np.dtypes.Float64DType, np.dtypes.Float32DType, np.dtypes.Int64DType,
+    np.dtypes.Int32DType, np.dtypes.BoolDType,
+    importlib.import_module("numpy._core.multiarray").scalar,  # private: what pickles name
+]
+"""What a checkpoint may hold beyond tensors and plain containers: numpy scalars (a fitted
+statistic that was never cast to ``float``). Each rebuilds a number, none runs code."""
+
+
+def read_checkpoint(path: str | Path, what: str, map_location: str | torch.device = "cpu"
+                    ) -> dict[str, Any]:
+    """A checkpoint written by :func:`save_atomic`, loaded with ``weights_only=True``: a
+    crafted file cannot run code (plain ``torch.load`` unpickles anything). The error names
+    the file, never what it holds."""
+    try:
+        with torch.serialization.safe_globals(_CHECKPOINT_GLOBALS):
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling reports many kinds of error
+        raise ValueError(f"cannot read {what} checkpoint {path}: it is missing, damaged or not "
+                         f"a checkpoint NAS Navigator wrote ({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a {what} checkpoint")
+    return state
 
 
 def save_atomic(obj: Any, path: str | Path) -> Path:

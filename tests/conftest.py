@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from supernet.space import CellTemplate, SearchSpace
+from tests.support.sessions import EditedChain, edited_chain_session
 
 # The test models are tiny: one thread is faster than two fighting over 2 cores, and it keeps
 # timings stable when several test processes (subprocess tests, servers) run at once.
@@ -29,6 +30,12 @@ def micro_space() -> SearchSpace:
     ops = ("skip_connect", "nor_conv_3x3", "avg_pool_3x3")
     return SearchSpace(CellTemplate(n_nodes=3, edges={"1<-0": ops, "2<-0": ops, "2<-1": ops},
                                     C=4, cells_per_stage=1, n_stages=2))
+
+
+@pytest.fixture
+def edited_chain() -> EditedChain:
+    """A chain-tiny session whose template was edited after six candidates (UI and runtime views)."""
+    return edited_chain_session()
 
 
 @pytest.fixture

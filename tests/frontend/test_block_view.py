@@ -8,7 +8,7 @@ import pytest
 
 from frontend import figures
 from frontend.block_view import ParsedArchs, archs_using
-from frontend.callbacks import block_edit, position_of
+from frontend.edits import block_edit, position_of
 from supernet.evaluate import CandidateRecord
 from supernet.fitness import FitnessTable
 from supernet.space import SearchSpace

@@ -2,7 +2,8 @@
 
 One synthetic server (events from :class:`SyntheticWorker`) and one server with the
 real embedded worker on digits, one browser, shared by the whole module. Checks read
-the figures' data and the client-side event log in the page, not pixels.
+the figures' data and the event log that the tests' init script keeps in the page
+(``tests/support/browser.py``), not pixels.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import pytest
 
 from frontend import ids
-from frontend.synthetic import LiveServer, SyntheticWorker
 from tests.conftest import CHROMIUM_ARGS
+from tests.support.browser import observed_context
+from tests.support.synthetic import LiveServer, SyntheticWorker
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +53,7 @@ def synthetic() -> Iterator[tuple[LiveServer, SyntheticWorker]]:
 def page(browser: Any, synthetic: tuple[LiveServer, SyntheticWorker]) -> Iterator[Any]:
     """A page on the synthetic server with a session started from the builder."""
     server, _ = synthetic
-    context = browser.new_context(viewport=VIEWPORT)
+    context = observed_context(browser, viewport=VIEWPORT)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     pg.goto(server.url)
@@ -303,7 +305,7 @@ def test_second_tab_on_the_same_session_sees_the_same_live_state(browser: Any, p
                                                                   synthetic: tuple) -> None:
     server, worker = synthetic
     session = _session(page)
-    context = browser.new_context(viewport=VIEWPORT)
+    context = observed_context(browser, viewport=VIEWPORT)
     other = context.new_page()
     other.set_default_timeout(15_000)
     try:
@@ -398,7 +400,7 @@ def _events(page: Any, kind: str) -> list[dict]:
 
 
 def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -> None:
-    context = browser.new_context(viewport=VIEWPORT)
+    context = observed_context(browser, viewport=VIEWPORT)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     try:
@@ -454,7 +456,7 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
 
 
 def test_real_tabular_session_obeys_the_latency_budget_slider(browser: Any, real: LiveServer) -> None:
-    context = browser.new_context(viewport=VIEWPORT)
+    context = observed_context(browser, viewport=VIEWPORT)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     try:
@@ -749,11 +751,11 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
     """The issue's acceptance flow, lego half: build a 3-layer template by clicking and
     dragging, check validation and the space size, save it, search it on digits with the
     real worker, then edit the paused session's template and see the search re-enter it."""
-    from supernet.chain import ChainTemplate
     from supernet.space import SearchSpace
+    from supernet.templates.chain import ChainTemplate
 
     brick, prop = ids.LEGO_BRICK, ids.LEGO_PROP
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context = observed_context(browser, viewport=VIEWPORT, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     try:
@@ -912,7 +914,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
     import zipfile
 
     server, worker = study_server
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context = observed_context(browser, viewport=VIEWPORT, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     try:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
 from frontend import ids
-from frontend.callbacks import preview_edit, prune_outside, template_from_fields
+from frontend.callbacks import template_from_fields
+from frontend.edits import preview_edit, prune_outside
 from frontend.layout import build_layout
 from navigator.bus import MemoryBus
 from supernet.space import CellTemplate, SearchSpace
@@ -44,12 +44,16 @@ def test_every_declared_id_is_in_the_layout_exactly_once() -> None:
 
 
 @pytest.fixture(scope="module")
-def client():
-    from navigator.server import create_app
+def client(tmp_path_factory: pytest.TempPathFactory):
+    from navigator.config import ServerConfig
+    from navigator.wsgi import create_app
 
-    app, _ = create_app(SimpleNamespace(host="127.0.0.1", port=0, secret="t"), MemoryBus())
+    config = ServerConfig(host="127.0.0.1", port=0, secret="t", auth="none",
+                          data_dir=tmp_path_factory.mktemp("layout"))
+    app, _ = create_app(config, MemoryBus())
     yield app.server.test_client()
     app.server.extensions["navigator_hub"].close()
+    app.server.extensions["navigator_study"].close()
 
 
 def test_app_serves_layout_and_callbacks_reference_real_components(client) -> None:
@@ -73,9 +77,9 @@ def test_app_serves_layout_and_callbacks_reference_real_components(client) -> No
 
 
 def test_light_and_dark_theme_variables_exist() -> None:
-    from navigator.server import ASSETS
+    from frontend.paths import assets_dir
 
-    css = (ASSETS / "navigator.css").read_text()
+    css = (assets_dir() / "navigator.css").read_text()
     assert ":root" in css and '[data-theme="dark"]' in css
     for var in ("--bg", "--panel", "--text"):
         assert css.count(var + ":") >= 2

@@ -1,4 +1,5 @@
-"""The lego builder's pure edits, validation and loading (frontend/lego_view.py)."""
+"""The lego builder's pure edits, validation and loading (frontend/lego_doc.py) and its
+drawing (frontend/lego_view.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import json
 
 import pytest
 
-from frontend import lego_view as lego
-from supernet.chain import BLOCK_TYPES, ChainTemplate
+from frontend import lego_doc as lego
+from frontend import lego_view
 from supernet.space import SearchSpace
+from supernet.templates.chain import BLOCK_TYPES, ChainTemplate
 
 
 def _space(doc: dict) -> SearchSpace:
@@ -207,7 +209,7 @@ def test_start_config_is_an_engine_config_for_the_chain() -> None:
     doc = lego.preset_doc("chain-tiny")
     config = lego.start_config(doc, " digits ", 2, "fair", ["synflow"], None)
     engine = EngineConfig.from_dict(config)
-    assert engine.space().is_chain and engine.space().size() == 648
+    assert engine.space().kind.name == "chain" and engine.space().size() == 648
     assert engine.dataset == "digits" and config["prescreen_n"] == 0
     ranked = lego.start_config(doc, "digits", 2, "fair", ["synflow", "snip"], 8, ["snip"])
     assert EngineConfig.from_dict(ranked).prescreen_by == ["snip"]
@@ -216,13 +218,13 @@ def test_start_config_is_an_engine_config_for_the_chain() -> None:
 def test_canvas_and_pane_render_what_is_selected() -> None:
     doc = lego.preset_doc("chain-tiny")
     check = lego.validate(doc, "digits")
-    columns = lego.canvas(doc, {"layer": 1, "slot": "blocks", "index": 2}, check)
+    columns = lego_view.canvas(doc, {"layer": 1, "slot": "blocks", "index": 2}, check)
     assert len(columns) == 1 + 3 + 1  # input, layers, head
     text = json.dumps([c.to_plotly_json() for c in columns], default=lambda o: o.to_plotly_json(), ensure_ascii=False)
     assert "lego-brick lego-sep_conv selected" in text and "16×4×4" in text
-    pane = json.dumps([c.to_plotly_json() for c in lego.pane(doc, {"layer": 1, "slot": "blocks", "index": 2})],
+    pane = json.dumps([c.to_plotly_json() for c in lego_view.pane(doc, {"layer": 1, "slot": "blocks", "index": 2})],
                       default=lambda o: o.to_plotly_json(), ensure_ascii=False)
     for key in ["name", *BLOCK_TYPES["sep_conv"]]:
         assert f'"key": "{key}"' in pane
-    assert lego.props_summary(doc["heads"][2]) == "32→16 drop 0.0"
-    assert lego.props_summary(doc["layers"][0]["blocks"][1]) == "8f 5×5 s1 p2 relu"
+    assert lego_view.props_summary(doc["heads"][2]) == "32→16 drop 0.0"
+    assert lego_view.props_summary(doc["layers"][0]["blocks"][1]) == "8f 5×5 s1 p2 relu"

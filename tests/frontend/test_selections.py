@@ -26,7 +26,7 @@ from frontend.selections import (
 )
 from navigator.commands import MAX_FOCUS_ARCHS, CommandError, parse_command
 from supernet.space import SearchSpace
-from tests.frontend.conftest import EditedChain
+from tests.support.sessions import EditedChain
 
 # A hand-made map of 8 points: A = {1..4}, B = {3..6}, C = {7}.
 UNIVERSE = [f"p{i}" for i in range(1, 9)]
@@ -103,6 +103,32 @@ def test_selections_round_trip_and_bad_stored_entries_are_dropped() -> None:
         NamedSelection.from_dict({"name": "A", "archs": "p1"})
     assert load_all([A.to_dict(), {"name": ""}, "junk", B.to_dict()]) == [A, B]
     assert load_all(None) == []
+
+
+@pytest.mark.parametrize("stored, match", [
+    ({"name": "A", "archs": {"p1": 1}}, "archs must be a list, got dict"),
+    ({"name": 5, "archs": []}, "name must be a string, got 5"),
+    ({"name": "  ", "archs": []}, "a selection needs a non-empty name"),
+    ({"name": "A", "archs": ["p1", 5]}, r"archs\[1\] must be a string, got 5"),
+    ({"name": "A", "archs": [""]}, r"archs\[0\] must be at least 1 character"),
+    ({"name": "A", "archs": [], "colour": "red"},
+     r"unknown key\(s\) \['colour'\]; allowed: \['archs', 'name'\]"),
+    (["A"], "must be an object, got list"),
+])
+def test_a_bad_stored_selection_names_the_field(stored: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        NamedSelection.from_dict(stored)
+
+
+def test_a_selection_stays_a_frozen_dataclass() -> None:
+    from dataclasses import FrozenInstanceError, replace
+
+    assert replace(A, archs=frozenset({"p9"})) == NamedSelection("A", frozenset({"p9"}))
+    assert len({A, NamedSelection("A", frozenset(A.archs))}) == 1
+    with pytest.raises(FrozenInstanceError):
+        A.name = "Z"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="a selection needs a non-empty name"):
+        replace(A, name=" ")
 
 
 # -- fitness of blocks inside vs outside ---------------------------------------------------
@@ -195,7 +221,7 @@ def test_after_a_template_edit_the_panel_works_on_the_candidates_that_remain(
     from flask_socketio import SocketIO
 
     from frontend.selection_view import _combine_saved, _fitness_figure
-    from navigator.server import LiveHub
+    from navigator.hub import LiveHub
 
     hub = LiveHub(edited_chain.bus, SocketIO(Flask(__name__), async_mode="threading"))
     view = hub.view(edited_chain.session)

@@ -166,7 +166,7 @@ def test_only_admins_create_and_export_studies(lab: AuthServer) -> None:
 
 def test_without_logins_everything_stays_allowed(tmp_path: Path) -> None:
     """The embedded default (auth none): every recording is listed, anyone creates and exports."""
-    from frontend.synthetic import LiveServer
+    from tests.support.synthetic import LiveServer
 
     server = LiveServer(record=True, data_dir=tmp_path).start()
     try:
@@ -323,7 +323,7 @@ def test_the_participant_line_says_modes_by_default_and_each_recorded_kind() -> 
 
 @pytest.fixture(scope="module")
 def recording_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from frontend.synthetic import LiveServer
+    from tests.support.synthetic import LiveServer
 
     server = LiveServer(record=True, data_dir=tmp_path_factory.mktemp("ui")).start()
     server.bus.publish("s-ui", SessionState(state="running", owner="local"))

@@ -129,7 +129,7 @@ class AuthServer:
     def __init__(self, tmp_path: Path, bus: EventBus, **config: Any) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
-        from navigator.server import create_app
+        from navigator.wsgi import create_app
 
         class Quiet(WSGIRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -483,8 +483,8 @@ def test_browser_logs_in_and_starts_a_search_it_owns(tmp_path: Path, chromium_pa
     from playwright.sync_api import sync_playwright
 
     from frontend import ids
-    from frontend.synthetic import SyntheticWorker
     from tests.conftest import CHROMIUM_ARGS
+    from tests.support.synthetic import SyntheticWorker
 
     server = AuthServer(tmp_path, MemoryBus())
     worker = SyntheticWorker(server.bus, candidates_on_start=5).start()

@@ -4,6 +4,7 @@ steering edits the worker applies are legal-or-unchanged."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -152,3 +153,60 @@ def test_pruning_the_last_op_is_refused(micro_space: SearchSpace) -> None:
 def test_non_steering_commands_are_not_applied(micro_space: SearchSpace) -> None:
     with pytest.raises(AssertionError):
         steer(SteeringState(micro_space), "pause")
+
+
+@pytest.mark.parametrize("kind", [["pause"], {"a": 1}, 5, True])
+def test_a_non_string_type_is_a_command_error(kind: object) -> None:
+    with pytest.raises(CommandError, match="unknown command type"):
+        parse_command({"type": kind, "session": "s1"})
+
+
+@pytest.mark.parametrize("field", ["session", "user", "id"])
+@pytest.mark.parametrize("value", [["x"], {"x": 1}, 5, True])
+def test_non_string_fields_are_command_errors(field: str, value: object) -> None:
+    with pytest.raises(CommandError, match=f"pause: '{field}' must be"):
+        parse_command(wire("pause", **{field: value}))
+
+
+@pytest.mark.parametrize("ts", [float("nan"), float("inf"), -float("inf"), True, -1, 1e11,
+                                1.7e12, "1", None, [1]])
+def test_ts_must_be_a_finite_unix_time_in_seconds(ts: object) -> None:
+    with pytest.raises(CommandError, match="'ts' must be a number: unix time in seconds"):
+        parse_command(wire("pause", ts=ts))
+
+
+def test_a_plausible_ts_is_kept_and_a_missing_one_is_now() -> None:
+    assert parse_command(wire("pause", ts=0)).ts == 0
+    assert parse_command(wire("pause", ts=1_700_000_000.5)).ts == 1_700_000_000.5
+    before = time.time()
+    assert before <= parse_command(wire("pause")).ts <= time.time()
+
+
+@pytest.mark.parametrize("bad, match", [
+    (wire("finetune", args={"epochs": "3"}), "'epochs' must be an integer from 1 to 1000, got '3'"),
+    (wire("set_search_params", args={"population": None}), "'population' must be an integer"),
+    (wire("set_search_params", args={"strategy": ["random"]}), "'strategy' must be 'evolution'"),
+    (wire("set_sampling_weights", args={"choice_point": "1<-0", "weights": {"a": True}}),
+     "'weights' must be a non-empty"),
+    (wire("set_latency_budget", args={"budget_ms": True}), "'budget_ms' must be a positive"),
+    (wire("focus", args={"archs": ["a", 5]}), "'archs' must be a non-empty list"),
+    (wire("export", args={"arch": "a", "train_epochs": 2.0}), "'train_epochs' must be an integer"),
+    (wire("start", args={"config": "tiny"}), "'config' must be an engine config object"),
+])
+def test_arguments_are_not_coerced(bad: dict, match: str) -> None:
+    with pytest.raises(CommandError, match=match):
+        parse_command(bad)
+
+
+def test_every_problem_is_named_and_extra_keys_list_the_allowed_ones() -> None:
+    with pytest.raises(CommandError) as info:
+        parse_command(wire("finetune", args={"epochs": 0, "lr": 0.1}))
+    message = str(info.value)
+    assert "unknown argument(s) ['lr']; allowed: ['epochs']" in message
+    assert "'epochs' must be an integer from 1 to 1000, got 0" in message
+
+
+def test_args_stay_as_sent() -> None:
+    command = parse_command(wire("set_search_params", args={"population": 4}))
+    assert command.args == {"population": 4}
+    assert parse_command(wire("pause", id="")).id != ""

@@ -90,3 +90,58 @@ def test_real_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch,
                                              tmp_path: Path) -> None:
     monkeypatch.setenv("NAVIGATOR_DATA_DIR", str(tmp_path))
     assert resolve(WorkerConfig).data_dir == tmp_path
+
+
+@pytest.mark.parametrize("line, match", [
+    ("host = 5", "host must be a host name or IP address, got 5"),
+    ("port = true", "port must be an integer from 0 to 65535, got True"),
+    ("data_dir = 5", "data_dir must be a path, got 5"),
+    ("session_hours = inf", "session_hours must be a positive number of hours"),
+    ("session_hours = 1e9", r"session_hours .* at most 8760 \(a year\), got 1000000000.0"),
+    ("max_sessions_per_user = 1.5", "max_sessions_per_user must be >= 0 .*, got 1.5"),
+])
+def test_bad_toml_values_name_the_file_and_the_field(tmp_path: Path, line: str,
+                                                     match: str) -> None:
+    path = toml(tmp_path, f"[server]\n{line}\n")
+    with pytest.raises(ValueError, match=f"config file {path} \\[server\\]: {match}"):
+        resolve(ServerConfig, toml_path=path, env={})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"env": {"NAVIGATOR_SESSION_HOURS": "inf"}},
+     "environment NAVIGATOR_SESSION_HOURS: session_hours must be a positive number"),
+    ({"env": {"NAVIGATOR_SESSION_HOURS": "1e9"}}, "environment NAVIGATOR_SESSION_HOURS: "),
+    ({"env": {}, "cli": {"port": True}}, "flag --port: port must be an integer from 0 to 65535"),
+    ({"env": {}, "cli": {"data_dir": 5}}, "flag --data-dir: data_dir must be a path, got 5"),
+    ({"env": {}, "cli": {"session_hours": float("nan")}}, "flag --session-hours: session_hours"),
+    ({"env": {}, "cli": {"host": ""}}, "flag --host: host must be a host name"),
+])
+def test_bad_values_name_their_source(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        resolve(ServerConfig, **kwargs)
+
+
+def test_unknown_toml_keys_list_the_allowed_ones(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\[worker\]: unknown key\(s\) \['devise'\]; "
+                                         r"allowed: \['data_dir', 'device', "):
+        resolve(WorkerConfig, toml_path=toml(tmp_path, '[worker]\ndevise = "cpu"\n'), env={})
+    with pytest.raises(ValueError, match=r"\[server\] must be a table"):
+        resolve(ServerConfig, toml_path=toml(tmp_path, "server = 5\n"), env={})
+
+
+def test_every_bad_value_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as info:
+        resolve(WorkerConfig, cli={"max_sessions": 0}, env={"NAVIGATOR_LEASE_TTL_S": "inf"})
+    lines = str(info.value).splitlines()
+    assert lines == ["flag --max-sessions: max_sessions must be a positive integer, got 0",
+                     "environment NAVIGATOR_LEASE_TTL_S: lease_ttl_s must be a positive number "
+                     "of seconds, got inf"]
+
+
+def test_direct_construction_is_validated_too() -> None:
+    with pytest.raises(ValueError, match="ServerConfig: port must be an integer"):
+        ServerConfig(port="8050")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"WorkerConfig: unknown key\(s\) \['sessions'\]"):
+        WorkerConfig(sessions=2)  # type: ignore[call-arg]
+    assert ServerConfig(data_dir="~/nav").data_dir == Path("~/nav").expanduser()  # type: ignore[arg-type]
+    assert WorkerConfig(device="cuda:1").device == "cuda:1"

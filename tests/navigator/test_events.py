@@ -91,3 +91,35 @@ def test_unknown_payload_fields_are_dropped_for_forward_compatibility() -> None:
 def test_candidates_keep_map_coordinates() -> None:
     payload = Candidates.from_dict(SAMPLES["candidates"])
     assert payload.records[0]["x"] == 0.1 and payload.records[0]["y"] is None
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"schema": 1, "type": ["error"], "data": {}}, "unknown event type list"),
+    ({"schema": [1], "type": "error", "data": {}}, "unsupported event schema list"),
+    ({"schema": True, "type": "error", "data": {"message": "x"}}, "unsupported event schema True"),
+    ({"schema": 1, "type": "error", "seq": "3", "data": {"message": "x"}},
+     "event: seq must be an integer, got '3'"),
+    ({"schema": 1, "type": "error", "seq": -1, "data": {"message": "x"}}, "seq must be >= 0"),
+    ({"schema": 1, "type": "checkpoint", "data": {"path": "/x", "epoch": True}},
+     "checkpoint event: epoch must be an integer, got True"),
+    ({"schema": 1, "type": "train_progress", "data": SAMPLES["train_progress"] | {"loss": "2"}},
+     "train_progress event: loss must be a number"),
+    ({"schema": 1, "type": "candidates", "data": {"generation": 1, "records": [1]}},
+     r"candidates event: records\[0\] must be an object, got 1"),
+])
+def test_payload_and_envelope_types_are_checked(bad: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Event.from_dict(bad)
+
+
+def test_a_diverged_loss_still_reads() -> None:
+    progress = TrainProgressEvent.from_dict(SAMPLES["train_progress"] | {"loss": float("nan")})
+    assert progress.loss != progress.loss
+
+
+def test_train_progress_event_is_the_trainers_progress() -> None:
+    from supernet.progress import TrainProgress
+
+    report = TrainProgress(**SAMPLES["train_progress"], lr=0.05)
+    event = TrainProgressEvent(**report.to_dict())
+    assert isinstance(event, TrainProgress) and event.to_dict() == report.to_dict()

@@ -185,7 +185,7 @@ def test_quota_counts_queued_running_and_paused_sessions_per_user() -> None:
 def test_live_hub_refuses_a_session_over_the_quota() -> None:
     from types import SimpleNamespace
 
-    from navigator.server import LiveHub
+    from navigator.hub import LiveHub
 
     bus = MemoryBus()
     hub = LiveHub(bus, SimpleNamespace(emit=lambda *a, **k: None))  # type: ignore[arg-type]
@@ -203,7 +203,7 @@ def test_live_hub_refuses_a_session_over_the_quota() -> None:
 def test_quick_starts_at_once_cannot_pass_the_quota_together() -> None:
     from types import SimpleNamespace
 
-    from navigator.server import LiveHub
+    from navigator.hub import LiveHub
 
     hub = LiveHub(MemoryBus(), SimpleNamespace(emit=lambda *a, **k: None))  # type: ignore[arg-type]
     hub.max_sessions_per_user = 1

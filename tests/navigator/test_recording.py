@@ -12,7 +12,9 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,10 +27,27 @@ from navigator.events import (
     SessionState,
     Steering,
 )
-from navigator.recording import Recorder, RecordingStore
+from navigator.recording import Recorder, RecordingStore, SessionInfo
 
 STEERING = {"pruned": {"1<-0": ["none"]}, "locked": {}, "weights": {}, "focus": [],
             "space_size": 4}
+
+
+@dataclass
+class SessionHistory:
+    """A reopened session: its summary, every event and the last steering state."""
+
+    info: SessionInfo
+    events: list[Event]
+    actions: list[dict[str, Any]]
+    steering: dict[str, Any] | None
+
+
+def reopen(store: RecordingStore, session: str) -> SessionHistory:
+    """What the UI rebuilds a recorded session from, through the store's public API."""
+    events = store.events(session)
+    steering = next((e.data for e in reversed(events) if e.type == "steering"), None)
+    return SessionHistory(store.session(session), events, store.actions(session), steering)
 
 
 def event(session: str, seq: int, payload, ts: float = 1000.0) -> Event:
@@ -105,7 +124,7 @@ def test_reopen_gives_full_history_and_last_steering(tmp_path: Path) -> None:
     fill(first)
     first.close()
     again = RecordingStore(path)
-    history = again.reopen("s1")
+    history = reopen(again, "s1")
     assert [e.seq for e in history.events] == [1, 2, 3, 4, 5]
     assert history.steering == STEERING
     assert history.info.state == "paused" and len(history.actions) == 2

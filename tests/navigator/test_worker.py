@@ -452,7 +452,7 @@ def test_a_killed_redis_worker_resumes_with_history_intact(tmp_path: Path,
 
 
 def test_editing_the_template_of_a_paused_chain_session(tmp_path: Path) -> None:
-    from supernet.chain import chain_tiny
+    from supernet.templates.chain import chain_tiny
     from supernet.space import SearchSpace
 
     doc = chain_tiny().to_dict()

@@ -34,10 +34,10 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(env: dict[str, str]) -> Iterator[str]:
-    """``gunicorn -w 1 --threads 4 navigator.wsgi:app`` on a free loopback port; its URL."""
+    """``gunicorn -w 1 --threads 4 'navigator.wsgi:lab_app()'`` on a free loopback port; its URL."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4",
-                             "-b", f"127.0.0.1:{port}", "navigator.wsgi:app"], cwd=ROOT, env=env,
+                             "-b", f"127.0.0.1:{port}", "navigator.wsgi:lab_app()"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -55,8 +55,16 @@ def gunicorn(env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def test_without_a_secret_the_lab_server_refuses_to_start(tmp_path: Path) -> None:
+def test_importing_the_entry_point_reads_no_environment_and_builds_nothing(tmp_path: Path) -> None:
+    """``navigator serve`` imports ``create_app`` from here: that must not need a lab secret."""
     done = subprocess.run([sys.executable, "-c", "import navigator.wsgi"], cwd=ROOT,
+                          env=lab_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_without_a_secret_the_lab_server_refuses_to_start(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", "from navigator.wsgi import lab_app; lab_app()"],
+                          cwd=ROOT,
                           env=lab_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert ("ValueError: the lab server (navigator.wsgi) needs a session secret to sign logins: "

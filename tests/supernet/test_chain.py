@@ -10,12 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from supernet.chain import BlockSpec, ChainLayer, ChainTemplate, chain_tiny, navigator_chain
 from supernet.data import load_dataset
 from supernet.export import build_standalone, write_standalone
 from supernet.model import ChainSupernet, Supernet
 from supernet.space import SearchSpace, template_from_dict
 from supernet.steering import SteeringState
+from supernet.templates.chain import (
+    BlockSpec,
+    ChainLayer,
+    ChainTemplate,
+    chain_tiny,
+    navigator_chain,
+)
 from supernet.train import TrainConfig, Trainer
 
 
@@ -162,7 +168,6 @@ def test_a_chain_layer_without_pools_is_one_choice_point() -> None:
 
 def test_proxies_and_latency_model_work_on_chains(space: SearchSpace, trained: Supernet,
                                                   rng: np.random.Generator) -> None:
-    from supernet.hardware import _fastest_active
     from supernet.proxies import ProxyScorer
 
     scorer = ProxyScorer(space, 1, 10, ("synflow", "naswot", "params"), seed=1)
@@ -173,7 +178,7 @@ def test_proxies_and_latency_model_work_on_chains(space: SearchSpace, trained: S
     assert first["params"] == trained.params(arch)
     costs = {cp.name: {op: float(len(op)) for op in cp.candidates} for cp in space}
     allowed = [cp.candidates for cp in space]
-    assert _fastest_active(space, allowed, costs) == ("sep3x3", "max", "sep3x3", "max", "sep3x3",
+    assert space.kind.fastest(space.template, allowed, costs) == ("sep3x3", "max", "sep3x3", "max", "sep3x3",
                                                        "max", "dense1")  # shortest names win
 
 

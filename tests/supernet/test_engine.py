@@ -51,6 +51,37 @@ def test_bad_configs_are_rejected_with_a_reason(data: object, message: str) -> N
         EngineConfig.from_dict(data)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("data", "line"), [
+    ({"template": MICRO | {"n_stages": True}},
+     "cell template: n_stages must be a positive integer (at most 5), got True"),
+    ({"measure_latency": "yes"}, "engine config: measure_latency must be true or false, got 'yes'"),
+    ({"data_limit": "abc"}, "engine config: data_limit must be a number of images >= 20"),
+    ({"data_limit": 5}, "engine config: data_limit must be a number of images >= 20"),
+    ({"train": {"epochs": True}}, "engine config: train.epochs must be a positive integer, got True"),
+    ({"search": {"mutation_prob": float("nan")}}, "engine config: search.mutation_prob must be"),
+    ({"seed": 1.5}, "engine config: seed must be an integer, got 1.5"),
+    ({"template": 7}, "engine config: template must be"),
+    ({"dataset": ["digits"]}, "engine config: dataset must be"),
+])
+def test_hostile_settings_name_the_field(data: dict, line: str) -> None:
+    """Issue 17: values of the wrong kind are refused naming the field, not accepted."""
+    with pytest.raises(ValueError) as info:
+        EngineConfig.from_dict(data)
+    assert line in str(info.value)
+
+
+def test_cuda_without_a_gpu_fails_when_the_config_is_validated() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(ValueError, match="train.device must be 'auto' or 'cpu': no CUDA device "
+                                         "is available on this machine, got 'cuda'"):
+        EngineConfig.from_dict({"train": {"device": "cuda"}})
+    with pytest.raises(ValueError, match="train.device must be 'auto', 'cpu' or 'cuda"):
+        EngineConfig.from_dict({"train": {"device": "cuda:x"}})
+
+
 def test_train_search_fitness_and_leaderboard() -> None:
     reports: list[TrainProgress] = []
     engine = SearchEngine(micro_config(), reports.append)
@@ -130,7 +161,7 @@ def test_proxies_score_every_candidate_and_prescreen_warm_starts(tmp_path: Path)
 
 
 def _chain_doc(drop_conv5: bool = False, add_identity: bool = False) -> dict:
-    from supernet.chain import chain_tiny
+    from supernet.templates.chain import chain_tiny
 
     doc = chain_tiny().to_dict()
     layer = doc["layers"][1]
@@ -262,3 +293,25 @@ def test_prescreen_ranks_by_the_chosen_proxy_and_is_not_redone_on_resume(tmp_pat
     assert resumed.search.generation == 2
     with pytest.raises(ValueError, match="rank only by proxies that are scored"):
         micro_config(proxies=["synflow"], prescreen_n=10, prescreen_by=["naswot"])
+
+
+def test_engine_families_come_from_a_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    import supernet.engines as engines
+    from supernet.tabular.engine import TabularEngine
+
+    assert engines.engine_modes() == ["supernet", "tabular"]
+    assert engines.engine_family("supernet") is SearchEngine
+    assert engines.engine_family("tabular") is TabularEngine
+    assert SearchEngine.mode == "supernet" and TabularEngine.mode == "tabular"
+    with pytest.raises(ValueError, match=r"mode must be one of \['supernet', 'tabular'\], got 'lookup'"):
+        engines.engine_family("lookup")
+    with pytest.raises(ValueError, match="already registered"):
+        engines.register_engine("tabular")(SearchEngine)
+    monkeypatch.setattr(engines, "_FAMILIES", dict(engines._FAMILIES))
+
+    class Tracing(SearchEngine):
+        """A family of its own: the registry, not a switch, decides what a mode runs."""
+
+    engines.register_engine("tracing")(Tracing)
+    config = micro_config(mode="tracing")
+    assert type(engines.open_engine(config)) is Tracing

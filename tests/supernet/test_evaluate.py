@@ -138,3 +138,14 @@ def test_evaluate_is_deterministic_and_keeps_the_training_mode(
         assert accuracy * 60 == pytest.approx(round(accuracy * 60))  # scored on exactly 60 images
     with pytest.raises(ValueError, match="not a candidate"):
         evaluator.evaluate([("none", "none", "none")])
+
+
+def test_candidate_records_are_checked_but_tolerate_later_keys_and_nan_losses() -> None:
+    good = {"arch": "a", "index": 1, "accuracy": 0.5, "loss": float("nan"), "params": None,
+            "flops": None, "added_later": 1}
+    record = CandidateRecord.from_dict(good)
+    assert record.params is None and record.loss != record.loss
+    with pytest.raises(ValueError, match="candidate record: index must be an integer, got '1'"):
+        CandidateRecord.from_dict(good | {"index": "1"})
+    with pytest.raises(ValueError, match="candidate record: missing accuracy"):
+        CandidateRecord.from_dict({k: v for k, v in good.items() if k != "accuracy"})

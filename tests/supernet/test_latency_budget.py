@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from supernet.benchmarks_table import TabularEngine
 from supernet.engine import EngineConfig
 from supernet.evaluate import CandidateRecord
 from supernet.hardware import active_edges
 from supernet.latency_budget import LatencyObjective
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
+from supernet.tabular.engine import TabularEngine
 
 NB201 = SearchSpace.from_preset("nb201")
 OP_COST = {"none": 0.0, "skip_connect": 0.05, "avg_pool_3x3": 0.3, "nor_conv_1x1": 0.6,

@@ -71,6 +71,29 @@ def test_set_params_is_validated(nb201_space: SearchSpace) -> None:
     assert search.config.population == 7 and search.config.mutation_prob == 0.2
 
 
+def test_strategies_come_from_a_registry(nb201_space: SearchSpace,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import supernet.search as search_module
+
+    assert search_module.strategy_names() == ("evolution", "random")
+    with pytest.raises(ValueError, match=r"one of \['evolution', 'random'\], got 'annealing'"):
+        SearchConfig(strategy="annealing")
+    monkeypatch.setattr(search_module, "_STRATEGIES", dict(search_module._STRATEGIES))
+    focus = nb201_space.from_index(42)
+
+    @search_module.register_strategy("focus-only")
+    def focus_only(search: EvolutionarySearch, pool: list[Arch]) -> list[Arch]:
+        return pool
+
+    steering = SteeringState(nb201_space)
+    steering.set_focus([focus])
+    search = EvolutionarySearch(nb201_space, steering, SearchConfig(strategy="focus-only",
+                                                                    population=4))
+    assert {parent for _, parent in search.propose()} == {nb201_space.to_string(focus)}
+    with pytest.raises(ValueError, match="already registered"):
+        search_module.register_strategy("random")(focus_only)
+
+
 def test_state_round_trip(nb201_space: SearchSpace) -> None:
     a = EvolutionarySearch(nb201_space, SteeringState(nb201_space), SearchConfig(population=5))
     run(nb201_space, a, 2)

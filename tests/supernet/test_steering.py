@@ -113,3 +113,32 @@ def test_sampling_never_yields_pruned_op_or_breaks_lock(edits, seed: int) -> Non
             if cp.name in state.locked:
                 assert op == state.locked[cp.name]
         assert state.contains(arch)
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"pruned": {"1<-0": "none"}}, "steering state: pruned.1<-0 must be a list, got 'none'"),
+    ({"weights": {"1<-0": {"none": True}}}, "weights.1<-0.none must be a number, got True"),
+    ({"weights": {"1<-0": {"none": float("inf")}}}, "must be a finite number"),
+    ({"locked": ["1<-0"]}, "steering state: locked must be an object, got list"),
+    ({"focus": "|none~0|"}, "steering state: focus must be a list"),
+])
+def test_a_steering_dict_of_the_wrong_shape_names_the_field(nb201_space: SearchSpace, bad: dict,
+                                                            message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        SteeringState.from_dict(bad, nb201_space)
+    assert message in str(info.value)
+
+
+def test_assign_takes_over_edits_in_place_as_copies(nb201_space: SearchSpace,
+                                                    micro_space: SearchSpace) -> None:
+    held = SteeringState(nb201_space)  # the object a trainer and a search hold
+    source = SteeringState(nb201_space)
+    source.prune("1<-0", "none")
+    source.set_weights("2<-0", {"nor_conv_3x3": 3.0})
+    source.set_focus([nb201_space.from_index(7)])
+    held.assign(source)
+    assert held.to_dict() == source.to_dict()
+    source.prune("1<-0", "skip_connect")
+    assert held.to_dict() != source.to_dict()  # copies: later edits of the source stay there
+    with pytest.raises(ValueError, match="another search space"):
+        held.assign(SteeringState(micro_space))

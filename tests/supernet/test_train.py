@@ -15,7 +15,7 @@ from supernet.data import Dataset, load_dataset
 from supernet.model import Supernet
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer, TrainProgress, sample_paths
+from supernet.train import TrainConfig, Trainer, TrainProgress, read_checkpoint, sample_paths
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_resume_from_checkpoint_gives_identical_losses(micro_space: SearchSpace,
     expected = trainer.train_steps(12)
 
     other = make_trainer(micro_space, digits, seed=123)  # different seed, overwritten by the load
-    other.load_checkpoint(tmp_path / "ck.pt")
+    other.load_state_dict(read_checkpoint(tmp_path / "ck.pt", "trainer", other.device))
     assert other.steering.to_dict() == trainer.steering.to_dict()
     assert other.train_steps(12) == expected
 
@@ -84,6 +84,26 @@ def test_fair_sampling_uses_every_allowed_op_once_per_step(nb201_space: SearchSp
             assert sorted(column) == sorted(cp.candidates)
 
 
+def test_samplers_come_from_a_registry(nb201_space: SearchSpace,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import supernet.train as train
+
+    assert train.sampler_names() == ("uniform", "weighted", "fair")
+    with pytest.raises(ValueError, match=r"one of \['uniform', 'weighted', 'fair'\], got 'greedy'"):
+        sample_paths(SteeringState(nb201_space), "greedy", np.random.default_rng(0))
+    monkeypatch.setattr(train, "_SAMPLERS", dict(train._SAMPLERS))
+
+    @train.register_sampler("first")
+    def first(steering: SteeringState, rng: np.random.Generator) -> list[tuple[str, ...]]:
+        return [tuple(steering.allowed(cp.name)[0] for cp in steering.space)]
+
+    assert TrainConfig(sampler="first").sampler == "first"
+    assert sample_paths(SteeringState(nb201_space), "first", np.random.default_rng(0)) == [
+        tuple(cp.candidates[0] for cp in nb201_space)]
+    with pytest.raises(ValueError, match="already registered"):
+        train.register_sampler("first")(first)
+
+
 def test_progress_callback_and_finetune(micro_space: SearchSpace, digits: Dataset) -> None:
     reports: list[TrainProgress] = []
     trainer = make_trainer(micro_space, digits, epochs=1)
@@ -111,7 +131,7 @@ def test_cuda_checkpoint_with_amp_resumes(micro_space: SearchSpace, digits: Data
     trainer.save_checkpoint(tmp_path / "ck.pt")  # holds a CPU torch RNG state next to CUDA tensors
     expected = trainer.train_steps(4)
     other = make_trainer(micro_space, digits, device="cuda", amp=True)
-    other.load_checkpoint(tmp_path / "ck.pt")
+    other.load_state_dict(read_checkpoint(tmp_path / "ck.pt", "trainer", other.device))
     assert other.train_steps(4) == pytest.approx(expected, rel=1e-2)  # cuDNN may reorder sums
 
 
@@ -131,7 +151,7 @@ from supernet.data import load_dataset
 from supernet.model import Supernet
 from supernet.space import SearchSpace, CellTemplate
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer
+from supernet.train import TrainConfig, Trainer, read_checkpoint
 ops = ("skip_connect", "nor_conv_3x3", "avg_pool_3x3")
 space = SearchSpace(CellTemplate(n_nodes=3, edges={"1<-0": ops, "2<-0": ops, "2<-1": ops},
                                  C=4, cells_per_stage=1, n_stages=2))
@@ -140,7 +160,7 @@ data = load_dataset("digits", limit=400)
 net = Supernet(space, 1, 10, 8)
 trainer = Trainer(net, data, SteeringState(space), TrainConfig(epochs=1000, batch_size=32, device="cpu"))
 if len(sys.argv) > 2:
-    trainer.load_checkpoint(sys.argv[1])
+    trainer.load_state_dict(read_checkpoint(sys.argv[1], "trainer"))
     print(" ".join(repr(l) for l in trainer.train_steps(int(sys.argv[2]))), flush=True)
     raise SystemExit
 while True:

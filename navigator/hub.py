@@ -1,0 +1,249 @@
+"""The live hub of the web process: session views kept current from the bus, relayed to sockets.
+
+:class:`LiveHub` follows each watched session on the bus, folds its events into a
+:class:`~navigator.session_view.SessionView` and relays them to the session's socket room
+as ``events`` batches (each event carries its ``seq``). A browser joins with the last seq
+it saw and first gets what it missed, so reconnects and late tabs have no gaps. Commands
+from the UI and from raw sockets are validated here, against the acting user's rights,
+before they travel to the worker over the bus. It also keeps the sockets' logins, so that
+a logout or an expired login ends them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from dash.exceptions import PreventUpdate
+from flask import has_request_context, request
+from flask_socketio import SocketIO, join_room
+
+from navigator.auth import LOCAL_USER, SHARE, AccessDenied, AccessPolicy
+from navigator.bus import EventBus
+from navigator.commands import Command, CommandError, parse_command
+from navigator.events import CommandAck, CommandRejected, Event, SessionState
+from navigator.lab import QueueMonitor, check_quota
+from navigator.session_view import SessionView
+from supernet.engine import EngineConfig
+
+THROTTLED = frozenset({"train_progress", "checkpoint"})  # relayed in batches, not one by one
+
+
+class LiveHub:
+    """Session views kept current from the bus, and the relay of events to socket rooms."""
+
+    def __init__(self, bus: EventBus, socketio: SocketIO, user: str = LOCAL_USER,
+                 batch_interval_s: float = 0.3, coalesce_s: float = 0.015,
+                 policy: AccessPolicy | None = None, max_sessions_per_user: int = 2) -> None:
+        self.bus = bus
+        self.batch_interval_s = batch_interval_s
+        self.coalesce_s = coalesce_s
+        self.socketio = socketio
+        self._user = user  # outside a logged-in request: "local" (embedded) or "" (nobody)
+        self.policy = policy or AccessPolicy(bus)
+        # Set by create_server in password mode: the request's user from the signed cookie.
+        self.request_user: Callable[[], str | None] = lambda: None
+        self.socket_lifetime_s = 12 * 3600.0
+        # sid -> (user at connect, expiry, login id): a logout ends that login's sockets
+        self._sockets: dict[str, tuple[str, float, str]] = {}
+        self._views: dict[str, SessionView] = {}
+        self._relayed: dict[str, int] = {}  # last seq relayed to each session's room
+        self._relay_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._stop = threading.Event()
+        self.max_sessions_per_user = max_sessions_per_user  # ServerConfig's; 0 = no limit
+        self.queue_monitor: QueueMonitor | None = None  # started with the first session
+
+    @property
+    def user(self) -> str:
+        """Who acts: the user stored at socket connect (socket handlers), the logged-in user
+        of the request (Dash callbacks), else the default. Never taken from a message."""
+        if has_request_context():
+            sid = getattr(request, "sid", None)
+            if sid is not None and sid in self._sockets:
+                return self.socket_user(sid)
+            name = self.request_user()
+            if name:
+                return name
+        return self._user
+
+    def connect(self, sid: str, user: str, login_ts: float, login_id: str = "") -> bool:
+        """Remember a socket's user until their login expires: ``login_ts`` (when they logged
+        in) + the login lifetime, not connect time + lifetime, so a socket opened late in a
+        login does not outlive it. False (nothing remembered) when it has already expired."""
+        expires = login_ts + self.socket_lifetime_s
+        if time.time() >= expires:
+            return False
+        self._sockets[sid] = (user, expires, login_id)
+        return True
+
+    def end_login(self, login_id: str) -> None:
+        """Close the sockets of a login that ended (/logout): from now on they act as nobody."""
+        ended = [sid for sid, (_, _, lid) in list(self._sockets.items()) if lid == login_id]
+        for sid in ended:
+            self._sockets[sid] = ("", 0.0, login_id)
+            self.socketio.server.disconnect(sid, namespace="/")
+
+    def disconnect(self, sid: str) -> None:
+        self._sockets.pop(sid, None)
+
+    def socket_user(self, sid: str) -> str:
+        """The user a socket logged in as, until its login would have expired."""
+        user, expires, _ = self._sockets.get(sid, (self._user, float("inf"), ""))
+        return user if time.time() < expires else ""
+
+    def view(self, session: str) -> SessionView:
+        if (self.policy.login_required and has_request_context()
+                and self.policy.watch_problem(self.user, session)):
+            raise PreventUpdate  # a Dash view of a session this user may not watch
+        with self._lock:
+            if session not in self._views:
+                self._views[session] = SessionView(session)
+                thread = threading.Thread(target=self._follow, args=(session,),
+                                          name=f"hub-{session}", daemon=True)
+                thread.start()
+            return self._views[session]
+
+    def _follow(self, session: str) -> None:
+        view = self._views[session]
+        subscription = self.bus.subscribe(session, 0)
+        batch: list[Event] = []
+        last_relay = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            wait = 1.0 if not batch else max(0.0, last_relay + self.batch_interval_s - now)
+            if batch and any(e.type not in THROTTLED for e in batch):
+                wait = min(wait, self.coalesce_s)
+            fresh = subscription.drain(wait)
+            for event in fresh:
+                view.apply(event)
+            batch.extend(fresh)
+            if not batch:
+                continue
+            # Progress ticks are batched (at most one relay per batch_interval_s) so the number
+            # of Dash re-renders, and the GIL time taken from an embedded worker, stays bounded;
+            # anything else (candidates, acks, steering) goes out after a short coalescing pause
+            # that gathers the worker's burst (candidates + fitness + leaderboard) into one batch.
+            due = time.monotonic() - last_relay >= self.batch_interval_s
+            if due or (not fresh and any(e.type not in THROTTLED for e in batch)):
+                self._relay(session, batch)
+                batch, last_relay = [], time.monotonic()
+        subscription.close()
+
+    def _relay(self, session: str, events: list[Event]) -> None:
+        with self._relay_lock(session):
+            self.socketio.emit("events", [e.to_dict() for e in events], to=session)
+            self._relayed[session] = events[-1].seq
+
+    def _relay_lock(self, session: str) -> threading.Lock:
+        with self._lock:
+            return self._relay_locks.setdefault(session, threading.Lock())
+
+    def join(self, sid: str, session: str, after_seq: int = 0) -> int:
+        """Put a socket in the session's room, then send it what it missed (no gap possible).
+
+        Under the session's relay lock, the socket gets from the history exactly the events
+        after ``after_seq`` that were already relayed to the room; later ones reach it through
+        the room. So it sees every event once, in seq order.
+        """
+        problem = self._join_problem(sid, session)
+        if problem:
+            self.socketio.emit("command_error", {"reason": problem}, to=sid)
+            return 0
+        self.view(session)
+        with self._relay_lock(session):
+            join_room(session, sid=sid, namespace="/")
+            relayed = self._relayed.get(session, 0)
+            missed = [e for e in self.bus.history(session, max(int(after_seq), 0))
+                      if e.seq <= relayed] if relayed > after_seq else []
+            if missed:
+                self.socketio.emit("events", [e.to_dict() for e in missed], to=sid)
+        return len(missed)
+
+    def start_session(self, config: dict[str, Any], owner: str) -> str:
+        """Validate a search configuration and queue it for a worker; returns the session id."""
+        if self.policy.login_required and not owner:
+            raise CommandError("login required to start a search (your login may have expired)")
+        engine_config = EngineConfig.from_dict(config)
+        session = f"s-{uuid.uuid4().hex[:8]}"
+        with self._start_lock:  # two quick starts must not both pass the quota
+            check_quota(self.bus, owner, self.max_sessions_per_user)  # navigator/lab.py
+            if self.queue_monitor is None:
+                self.queue_monitor = QueueMonitor(self.bus).start()
+            self.bus.publish(session, SessionState(state="queued", message="waiting for a worker",
+                                                   owner=owner, config=engine_config.to_dict()))
+            self.bus.request_session({"session": session, "owner": owner,
+                                      "config": engine_config.to_dict()})
+        self.view(session)
+        return session
+
+    def send(self, session: str | None, kind: str, args: dict[str, Any] | None = None) -> Command:
+        """Validate and forward an analyst action from the UI."""
+        if not session:
+            raise CommandError("no session yet: start a search first")
+        command = parse_command({"type": kind, "session": session, "user": self.user,
+                                 "args": args or {}})
+        self.authorize(command)
+        self.bus.send_command(command)
+        return command
+
+    def _join_problem(self, sid: str, session: str) -> str | None:
+        if not self.policy.login_required:
+            return None
+        user = self.socket_user(sid)
+        if not user:
+            return "your login expired: log in again"
+        if has_request_context() and getattr(request, "sid", None) is None and self.user != user:
+            return "this socket belongs to another login"  # a Dash request naming someone's socket
+        return self.policy.watch_problem(user, session)
+
+    def _reject(self, command: Command, reason: str) -> CommandError:
+        """Record a refused command on the session's stream (when it exists) and say why."""
+        if self.policy.access(command.session).exists:
+            self.bus.publish(command.session, CommandRejected(
+                command_id=command.id, command=command.type, user=self.user or "anonymous",
+                reason=reason, args=command.args, sent_ts=command.ts))
+        return CommandError(reason)
+
+    def authorize(self, command: Command, claimed: Any = None) -> None:
+        """Raise CommandError, recorded as ``command_rejected``, unless the acting user may send
+        ``command``: forged ``user`` field (``claimed``), no right to steer, replayed id."""
+        problem = self.policy.command_problem(self.user, command, claimed)
+        if problem:
+            raise self._reject(command, problem)
+
+    def share(self, message: dict[str, Any]) -> Command:
+        """The server-side ``share`` command: ``{"type": "share", "session", "id"?,
+        "args": {"with": "*" | [names] | []}}``. Published as a ``command_ack`` so it is recorded."""
+        session, args = message.get("session"), message.get("args", {})
+        if not isinstance(session, str) or not session:
+            raise CommandError("share: 'session' must be a non-empty session id")
+        if not isinstance(args, dict) or set(args) != {"with"}:
+            raise CommandError("share: args must be {'with': '*' | [user names] | []}")
+        command = Command(type=SHARE, session=session, user=self.user, args=dict(args),
+                          id=str(message.get("id") or uuid.uuid4().hex))
+        try:
+            audience = self.policy.share(self.user, session, args["with"])
+        except AccessDenied as exc:
+            raise self._reject(command, str(exc)) from None
+        self.authorize(command, message.get("user"))  # forged or replayed
+        shown = "everyone" if audience == "*" else ", ".join(audience) or "nobody (private)"
+        self.bus.publish(session, CommandAck(
+            command_id=command.id, command=SHARE, user=self.user, effective="now",
+            detail=f"read-only for {shown}", args={"with": audience}, sent_ts=command.ts))
+        self.policy.shared(session, audience)
+        return command
+
+    def sessions(self) -> list[str]:
+        if self.policy.login_required and has_request_context():
+            return self.policy.watchable(self.user, self.bus.sessions())
+        return self.bus.sessions()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.queue_monitor is not None:
+            self.queue_monitor.stop()

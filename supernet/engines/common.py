@@ -1,0 +1,143 @@
+"""What every engine family does alike, so that a family only says how it scores candidates.
+
+Whether a candidate's accuracy comes from a trained supernet or from a benchmark table,
+the search, the analyst's steering, the fitness table, the archive, the leaderboard and
+the latency objective are wired, fed and checkpointed the same way; keeping that in one
+place keeps the families from drifting apart. A family sets ``config``, ``space``,
+``steering`` and ``trainer``, calls :meth:`EngineBase._init_search`, and implements
+``_evaluate`` (proposals -> records), ``host_latency``, ``retemplated``, ``state_dict``
+and ``load``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from supernet.evaluate import CandidateRecord, best_distinct
+from supernet.fitness import FitnessTable
+from supernet.latency_budget import LatencyObjective
+from supernet.search import EvolutionarySearch
+from supernet.space import Arch, SearchSpace
+from supernet.steering import SteeringState
+from supernet.train import save_atomic
+
+if TYPE_CHECKING:
+    import torch
+
+    from supernet.engine import EngineConfig
+
+
+class Training(Protocol):
+    """The trainer calls an engine forwards (a real trainer, or a stand-in that does nothing)."""
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def epoch(self) -> int: ...
+
+    @property
+    def done(self) -> bool: ...
+
+    def train_steps(self, n: int) -> list[float]: ...
+
+    def train_epoch(self) -> dict[str, Any]: ...
+
+    def extend(self, epochs: int) -> str | None: ...
+
+    def finetune(self, epochs: int) -> list[dict[str, Any]]: ...
+
+
+class EngineBase(ABC):
+    """Search bookkeeping and training delegation shared by the engine families."""
+
+    mode: ClassVar[str] = ""  # set by ``register_engine``
+    config: EngineConfig
+    space: SearchSpace
+    steering: SteeringState
+    trainer: Training
+
+    @classmethod
+    def check_config(cls, config: EngineConfig) -> None:
+        """Reject settings this family cannot run (``ValueError`` saying what to change);
+        by default every setting suits it."""
+        return None
+
+    def _init_search(self) -> None:
+        """The search over ``self.steering``, and what records its candidates."""
+        self.search = EvolutionarySearch(self.space, self.steering, self.config.search)
+        self.fitness = FitnessTable(self.space)
+        self.archive: list[CandidateRecord] = []
+        self.latency = LatencyObjective(self.space)
+        self.search.constraint = self.latency.allows
+
+    @property
+    def device(self) -> torch.device:
+        return self.trainer.device
+
+    # -- training: forwarded to the family's trainer -----------------------------------
+    def train_steps(self, n: int) -> list[float]:
+        return self.trainer.train_steps(n)
+
+    def train_epoch(self) -> dict[str, Any]:
+        return self.trainer.train_epoch()
+
+    def extend_training(self, epochs: int) -> str | None:
+        """Plan ``epochs`` more (fine-tune) epochs; the caller then keeps calling train_steps."""
+        return self.trainer.extend(epochs)
+
+    def finetune(self, epochs: int) -> list[dict[str, Any]]:
+        return self.trainer.finetune(epochs)
+
+    # -- search ------------------------------------------------------------------------
+    def search_generation(self) -> list[CandidateRecord]:
+        """Propose (inside the steering constraints), score, record: one generation."""
+        proposals = self._propose()
+        records = self._evaluate(proposals, self.search.generation)
+        self.search.tell(records)
+        self.fitness.update(records)
+        self.latency.observe(records)
+        self.archive.extend(records)
+        return records
+
+    def _propose(self) -> list[tuple[Arch, str | None]]:
+        return self.search.propose()
+
+    @abstractmethod
+    def _evaluate(self, proposals: list[tuple[Arch, str | None]],
+                  generation: int) -> list[CandidateRecord]:
+        """The records of one generation's proposals (each with its parent's arch string)."""
+
+    @abstractmethod
+    def host_latency(self, arch: Arch) -> float:
+        """Batch-1 latency of ``arch`` on this host, to rank other devices against."""
+
+    def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
+        """Best distinct architectures seen, by the family's accuracy."""
+        return best_distinct(self.archive, k)
+
+    def archive_as_dicts(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.archive]
+
+    # -- checkpoints -------------------------------------------------------------------
+    def _search_state(self) -> dict[str, Any]:
+        """The checkpoint entries every family writes (search, latency model, archive)."""
+        return {"search": self.search.state_dict(), "latency": self.latency.state_dict(),
+                "archive": [r.to_dict() for r in self.archive]}
+
+    def _load_search_state(self, state: Mapping[str, Any]) -> None:
+        self.search.load_state_dict(state["search"])
+        self.latency.load_state_dict(state["latency"])
+        self.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
+        self.fitness = FitnessTable(self.space)
+        self.fitness.update(self.archive)
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything ``load`` needs to resume this search exactly."""
+
+    def save(self, path: str | Path) -> Path:
+        return save_atomic(self.state_dict(), path)
