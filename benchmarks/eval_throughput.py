@@ -27,12 +27,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from supernet.configs import EvalConfig, TrainConfig
 from supernet.data import Dataset, load_dataset
-from supernet.evaluate import EvalConfig, Evaluator
+from supernet.evaluate import Evaluator
 from supernet.model import Supernet
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer, resolve_device
+from supernet.train import Trainer, resolve_device
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ CIFAR-shaped 3 x 32 x 32 inputs unless ``--quick``):
 
 1. draw ``--n`` distinct random architectures (seeded);
 2. measure each stand-alone network's real batch-1 inference latency on the CPU with
-   ``supernet.hardware.LatencyMeter`` (median of ``--repeats`` after ``--warmup``, in
+   ``supernet.hardware.meter.LatencyMeter`` (median of ``--repeats`` after ``--warmup``, in
    interleaved rounds over all networks so that load changes hit all alike), with
    the time each measurement cost (building the network and all its passes);
 3. fit ``LatencyPredictor`` on the first 2/3 and report Spearman's rho on the held-out
@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 from supernet.export import build_standalone
-from supernet.hardware import LatencyMeter, LatencyPredictor, rank_correlation
+from supernet.hardware import LatencyPredictor, rank_correlation
+from supernet.hardware.meter import LatencyMeter
 from supernet.space import Arch, SearchSpace
 
 TARGET_SPEARMAN = 0.9

@@ -1,30 +1,34 @@
-"""Load benchmark of the lab web process: N analysts, each steering a session, over Redis.
+"""Load benchmark of the lab web process: N logged-in watchers of one session, over Redis.
 
-One web process (the real app, ``create_app`` on the Redis bus, under gunicorn with
-threads and simple-websocket as the Procfile runs it, on a free loopback port; no
-logins) and, for each N in 1, 10, 50, N socket clients (python-socketio, websocket
-transport), each joined to its own session. The Werkzeug dev server is not used: it
-never answers a websocket close frame, so every client disconnect waited 3 s.
-A synthetic publisher in this process feeds every session through Redis at a fixed
-event rate (``--rate`` progress events/s, the most frequent type a worker publishes)
-and acknowledges commands the way a worker does; a real worker per client would
-measure training, not delivery. Every client sends a steering command (``focus``)
-about once a second.
+The lab web as the Procfile runs it (``gunicorn -k gevent -w 1 --worker-connections 4000
+'navigator.wsgi:lab_app()'``:
+the real app factory, logins, Redis, the recorder) on a free loopback port. Each of N
+users, a distinct login (``u0`` .. ``u<N-1>``, analysts; log-ins through the real login
+form, so the per-login socket cap applies as deployed: one socket each), watches the same
+session, which its owner ``u0`` has shared with everyone: ``u0`` is a python-socketio client
+that steers (a ``focus`` command about once a second), the others are plain Socket.IO
+clients over websockets, as browsers connect, all read by one thread of this process. A
+synthetic publisher in this process feeds the session through Redis at ``--rate``
+progress events/s (the most frequent type a worker publishes) and acknowledges commands
+the way a worker does; a real worker would measure training, not delivery. All the while a
+probe asks for the login page (``GET /login``, no cookie) every 0.25 s: with a thread per
+socket, ~100 open sockets left it unanswered.
 
-Per N, over ``--seconds`` (bounded; 10 s by default):
+Per N in 1, 10, 100, 1000, over ``--seconds`` (bounded; 10 s by default):
 
-- delivered events/s: events received by all clients together, per second;
-  ``delivery_ratio`` compares that with what was published (1.0 = nothing lost);
-- p50 (median) / p95 delivery latency: publish timestamp -> client receive (the same
+- delivered events/s: events received by all watchers together, per second;
+  ``delivery_ratio`` compares that with what was published times N (1.0 = nothing lost);
+- p50 (median) / p95 delivery latency: publish timestamp -> watcher receive (the same
   clock, loopback only). Progress events are relayed in batches every 0.3 s by design
   (``navigator/hub.py``), so that figure is mostly the batching; command round trips
-  (emit -> ``command_ack`` back) show the latency of a steering action;
-- commands sent and acknowledged, and errors (socket errors, lost events,
-  unacknowledged commands).
+  (emit -> ``command_ack`` back to ``u0``) show the latency of a steering action;
+- the login page: requests, answered (HTTP 200), p50 / p95 / max response time;
+- commands sent and acknowledged, and errors (refused connections, socket errors,
+  out-of-order or lost events, unacknowledged commands, unanswered login pages).
 
-N=1 is the baseline of the same run: ``ratios`` give the N=10 and N=50 latencies
-over it. Prints human-readable lines, then one JSON object as the last line. An
-unreachable Redis is an error (exit status 2), not a skipped run.
+N=1 is the baseline of the same run: ``ratios`` give each N's latencies over it. Prints
+human-readable lines, then one JSON object as the last line. An unreachable Redis is an
+error (exit status 2), not a skipped run.
 
     python -m benchmarks.load --json [--quick] [--redis redis://127.0.0.1:6379/15]
 """
@@ -34,6 +38,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets
+import selectors
 import socket
 import statistics
 import subprocess
@@ -41,195 +48,335 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-CLIENTS = (1, 10, 50)
+import requests
+
+CLIENTS = (1, 10, 100, 1000)
 QUICK_CLIENTS = (1, 2)
 ROOT = Path(__file__).resolve().parents[1]
-URL_ENV = "NAVIGATOR_LOAD_REDIS_URL"  # how the gunicorn process learns the bus
+WORKER_CONNECTIONS = 4000  # as the Procfile: gunicorn's default 1000 queues the 1001st client
 DRAIN_S = 3.0  # after the clock stops: the most to wait for in-flight batches and acks
+PASSWORD = "load-benchmark"
+PROBE_EVERY_S = 0.25
+LOGIN_TIMEOUT_S = 5.0  # a login page slower than this counts as unanswered
+FOCUS = ["|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|"
+         "skip_connect~2|"]
 
 
-def _percentile(values: Sequence[float], q: int) -> float:
+def _percentile(values: Sequence[float], q: int) -> float | None:
+    """The q-th percentile rounded to 0.1; None (JSON null, never NaN) without values."""
     if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        return round(values[0], 1) if values else None
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
 
 
-class _Analyst:
-    """One socket client joined to its own session, sending a steering command per second."""
+class _Feed:
+    """What one client saw of the session: seq order, progress latencies, acks, errors."""
 
-    def __init__(self, url: str, session: str, transport: str) -> None:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.received = 0
+        self.acks = 0
+        self.last_seq = 0
+        self.errors: list[str] = []
+
+    def take(self, batch: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+        """Fold a batch of events; returns its command acks."""
+        acks = []
+        for event in batch:
+            if event["seq"] <= self.last_seq:
+                self.errors.append(f"seq {event['seq']} after {self.last_seq}")
+            self.last_seq = event["seq"]
+            if event["type"] == "train_progress":
+                self.received += 1
+                self.latencies.append(now - event["ts"])
+            elif event["type"] == "command_ack" and event["data"]["command"] == "focus":
+                self.acks += 1
+                acks.append(event)
+        return acks
+
+
+class _Steerer:
+    """The session's owner: a python-socketio client sending a steering command per second."""
+
+    def __init__(self, url: str, cookie: str, session: str) -> None:
         import socketio
 
         self.session = session
-        self.latencies: list[float] = []
+        self.feed = _Feed()
         self.round_trips: list[float] = []
-        self.received = 0
-        self.errors: list[str] = []
         self.sent: dict[str, float] = {}
-        self.acked = 0
-        self.last_seq = 0
         self._lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("events", self._on_events)
-        self.sio.on("command_error", lambda d: self.errors.append(str(d.get("reason"))))
-        self.sio.connect(url, transports=[transport], wait_timeout=10)
+        self.sio.on("command_error", lambda d: self.feed.errors.append(str(d.get("reason"))))
+        refused: list[str] = []
+        self.sio.on("connect_error", lambda data: refused.append(str(data)))
+        try:
+            self.sio.connect(url, headers={"Cookie": cookie}, transports=["websocket"],
+                             wait_timeout=10)
+        except socketio.exceptions.ConnectionError as exc:
+            raise ConnectionError(f"the steering client {session} was refused: {exc} "
+                                  f"{refused}") from None
         self.sio.emit("join", {"session": session, "after_seq": 0})
 
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         now = time.time()
         with self._lock:
-            for event in batch:
-                if event["seq"] <= self.last_seq:
-                    self.errors.append(f"seq {event['seq']} after {self.last_seq}")
-                self.last_seq = event["seq"]
-                if event["type"] == "train_progress":
-                    self.received += 1
-                    self.latencies.append(now - event["ts"])
-                elif event["type"] == "command_ack":
-                    sent = self.sent.pop(event["data"]["command_id"], None)
-                    if sent is not None:
-                        self.acked += 1
-                        self.round_trips.append(now - sent)
+            for ack in self.feed.take(batch, now):
+                sent = self.sent.pop(ack["data"]["command_id"], None)
+                if sent is not None:
+                    self.round_trips.append(now - sent)
 
     def steer(self) -> None:
         command_id = uuid.uuid4().hex
         with self._lock:
             self.sent[command_id] = time.time()
         self.sio.emit("command", {"type": "focus", "session": self.session, "id": command_id,
-                                  "args": {"archs": ["|skip_connect~0|+|skip_connect~0|"
-                                                     "skip_connect~1|+|skip_connect~0|"
-                                                     "skip_connect~1|skip_connect~2|"]}})
+                                  "args": {"archs": FOCUS}})
 
     def close(self) -> None:
         self.sio.disconnect()
 
 
-def _publish(bus: Any, sessions: list[str], rate: float, stop: threading.Event,
+class _Watchers:
+    """Socket.IO clients over websockets (engine.io v4 framing by hand), all read by one
+    thread: a thread per client would measure this process, not the server."""
+
+    def __init__(self, url: str, cookies: Sequence[str], session: str, errors: list[str]) -> None:
+        import websocket
+
+        self.feeds: list[_Feed] = []
+        self._sockets: list[Any] = []
+        self._selector = selectors.DefaultSelector()
+        self._stop = threading.Event()
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        join = "42" + json.dumps(["join", {"session": session, "after_seq": 0}])
+        for cookie in cookies:
+            try:
+                ws = websocket.create_connection(ws_url, timeout=10, cookie=cookie,
+                                                 origin=url)
+                if not ws.recv().startswith("0"):
+                    raise ConnectionError("no engine.io open packet")
+                ws.send("40")
+                answer = ws.recv()
+                if not answer.startswith("40"):
+                    raise ConnectionError(f"socket refused: {answer[:200]}")
+                ws.send(join)
+            except Exception as exc:  # noqa: BLE001 - a refused connection is a result
+                errors.append(f"connect watcher {len(self._sockets) + 1}: {exc}")
+                break
+            self._selector.register(ws.sock, selectors.EVENT_READ, (ws, len(self.feeds)))
+            self._sockets.append(ws)
+            self.feeds.append(_Feed())
+        self._thread = threading.Thread(target=self._read, name="watchers", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(timeout=0.1):
+                ws, i = key.data
+                feed = self.feeds[i]
+                try:
+                    message = ws.recv()
+                except Exception as exc:  # noqa: BLE001
+                    feed.errors.append(f"socket closed: {exc}")
+                    self._selector.unregister(key.fileobj)
+                    continue
+                if message == "2":
+                    ws.send("3")  # engine.io ping -> pong
+                elif message.startswith("42"):
+                    name, data = json.loads(message[2:])[:2]
+                    if name == "events":
+                        feed.take(data, time.time())
+                    elif name == "command_error":
+                        feed.errors.append(str(data.get("reason")))
+                elif message.startswith(("41", "44")):
+                    feed.errors.append(f"disconnected by the server: {message[:200]}")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for ws in self._sockets:
+            ws.shutdown()  # no close handshake to wait for: the server sees the socket end
+        self._selector.close()
+
+
+class _LoginProbe:
+    """``GET /login`` every PROBE_EVERY_S s, as someone arriving at the lab page would."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.times: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="login-probe", daemon=True)
+
+    def start(self) -> _LoginProbe:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.perf_counter()
+            try:
+                r = requests.get(self.url + "/login", timeout=LOGIN_TIMEOUT_S)
+                if r.status_code == 200 and 'name="password"' in r.text:
+                    self.times.append(time.perf_counter() - began)
+                else:
+                    self.failures.append(f"login page: HTTP {r.status_code}")
+            except requests.RequestException as exc:
+                self.failures.append(f"login page: {type(exc).__name__}")
+            self._stop.wait(max(PROBE_EVERY_S - (time.perf_counter() - began), 0.0))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(LOGIN_TIMEOUT_S + 1)
+
+
+def _log_in(url: str, name: str) -> str:
+    """The Cookie header of a fresh login of ``name`` through the login form."""
+    with requests.Session() as http:
+        page = http.get(url + "/login", timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        if token is None:
+            raise RuntimeError(f"no CSRF token on the login page: {page.text[:300]}")
+        r = http.post(url + "/login", data={"username": name, "password": PASSWORD,
+                                            "csrf_token": token.group(1), "next": "/"},
+                      headers={"Origin": url, "Referer": url + "/login"},
+                      allow_redirects=False, timeout=30)
+        if r.status_code != 303:
+            raise RuntimeError(f"login of {name} failed: HTTP {r.status_code} {r.text[:300]}")
+        return "; ".join(f"{k}={v}" for k, v in http.cookies.get_dict().items())
+
+
+def _create_session(bus: Any, owner: str) -> str:
+    """A session that exists (a state event) and that its owner shared with every login."""
+    from navigator.events import CommandAck, SessionState
+
+    session = f"load-{uuid.uuid4().hex[:8]}"
+    bus.publish(session, SessionState(state="running", message="load benchmark", owner=owner))
+    bus.publish(session, CommandAck(command_id=uuid.uuid4().hex, command="share", user=owner,
+                                    args={"with": "*"}, sent_ts=time.time(),
+                                    detail="shared with everyone"))
+    return session
+
+
+def _publish(bus: Any, session: str, rate: float, stop: threading.Event,
              counts: dict[str, int]) -> None:
-    """Every 1/rate s: one progress event per session, and acks for any pending command."""
+    """Every 1/rate s: one progress event, and acks for any pending command."""
     from navigator.events import CommandAck, TrainProgressEvent
 
     start = time.perf_counter()
     tick = 0
     while not stop.is_set():
-        for session in sessions:
-            bus.publish(session, TrainProgressEvent(
-                epoch=0, epochs=10, step=tick, steps_per_epoch=100, loss=2.3, accuracy=0.1,
-                samples_per_s=1500.0, eta_s=12.5))
-            counts[session] += 1
+        bus.publish(session, TrainProgressEvent(
+            epoch=0, epochs=10, step=tick, steps_per_epoch=100, loss=2.3, accuracy=0.1,
+            samples_per_s=1500.0, eta_s=12.5))
+        counts["progress"] += 1
+        command = bus.next_command(session)
+        while command is not None:
+            bus.publish(session, CommandAck(command_id=command.id, command=command.type,
+                                            user=command.user, args=command.args,
+                                            sent_ts=command.ts, detail="load benchmark"))
+            counts["acks"] += 1
             command = bus.next_command(session)
-            while command is not None:
-                bus.publish(session, CommandAck(command_id=command.id, command=command.type,
-                                                user=command.user, args=command.args,
-                                                sent_ts=command.ts, detail="load benchmark"))
-                command = bus.next_command(session)
         tick += 1
         delay = start + tick / rate - time.perf_counter()
         if delay > 0:
             stop.wait(delay)
 
 
-def _connect(url: str, sessions: list[str], transport: str, errors: list[str]
-             ) -> list[_Analyst]:
-    analysts: list[_Analyst] = []
-    try:
-        for session in sessions:
-            analysts.append(_Analyst(url, session, transport))
-    except Exception as exc:  # noqa: BLE001 - a refused connection is a result, not a crash
-        errors.append(f"connect: {exc}")
-    return analysts
-
-
-def _steer_for(analysts: list[_Analyst], seconds: float, errors: list[str]) -> float:
-    """Every analyst steers once a second until ``seconds`` are up; returns the time taken."""
+def _steer_for(steerer: _Steerer, seconds: float, errors: list[str]) -> float:
+    """The owner steers once a second until ``seconds`` are up; returns the time taken."""
     start = time.perf_counter()
     next_steer = start + 0.5
     while time.perf_counter() - start < seconds:
         if time.perf_counter() >= next_steer:
-            for analyst in analysts:
-                try:
-                    analyst.steer()
-                except Exception as exc:  # noqa: BLE001
-                    errors.append(f"emit: {exc}")
+            try:
+                steerer.steer()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"emit: {exc}")
             next_steer += 1.0
         time.sleep(0.02)
     return time.perf_counter() - start
 
 
-def _drain(analysts: list[_Analyst], counts: dict[str, int]) -> None:
+def _drain(feeds: list[_Feed], steerer: _Steerer, counts: dict[str, int]) -> None:
     """Wait (at most DRAIN_S) until every published event and every ack has arrived."""
     deadline = time.monotonic() + DRAIN_S
     while time.monotonic() < deadline:
-        if all(a.received >= counts[a.session] and not a.sent for a in analysts):
+        if all(f.received >= counts["progress"] and f.acks >= counts["acks"] for f in feeds) \
+                and not steerer.sent:
             return
         time.sleep(0.05)
 
 
-def run_clients(url: str, bus: Any, n: int, seconds: float, rate: float, transport: str
-                ) -> dict[str, Any]:
-    sessions = [f"load-{uuid.uuid4().hex[:8]}" for _ in range(n)]
+def run_clients(url: str, bus: Any, cookies: Sequence[str], n: int, seconds: float,
+                rate: float) -> dict[str, Any]:
+    session = _create_session(bus, "u0")
     errors: list[str] = []
-    analysts = _connect(url, sessions, transport, errors)
+    began = time.perf_counter()
+    steerer = _Steerer(url, cookies[0], session)
+    watchers = _Watchers(url, cookies[1:n], session, errors)
+    connect_s = time.perf_counter() - began
     time.sleep(0.5)  # joins settle before the clock starts
-    counts = dict.fromkeys(sessions, 0)
+    counts = {"progress": 0, "acks": 0}
     stop = threading.Event()
-    publisher = threading.Thread(target=_publish, args=(bus, sessions, rate, stop, counts),
+    publisher = threading.Thread(target=_publish, args=(bus, session, rate, stop, counts),
                                  daemon=True)
+    probe = _LoginProbe(url).start()
     publisher.start()
-    elapsed = _steer_for(analysts, seconds, errors)
+    elapsed = _steer_for(steerer, seconds, errors)
     stop.set()
     publisher.join(5)
-    _drain(analysts, counts)
-    for analyst in analysts:
-        analyst.close()
-    return _summary(n, analysts, counts, elapsed, rate, errors)
+    feeds = [steerer.feed, *watchers.feeds]
+    _drain(feeds, steerer, counts)
+    probe.stop()
+    watchers.close()
+    steerer.close()
+    return _summary(n, feeds, steerer, counts, elapsed, rate, errors, probe, connect_s)
 
 
-def _summary(n: int, analysts: list[_Analyst], counts: dict[str, int], elapsed: float,
-             rate: float, errors: list[str]) -> dict[str, Any]:
-    published = sum(counts[a.session] for a in analysts)
-    received = sum(a.received for a in analysts)
-    latencies = [x * 1000 for a in analysts for x in a.latencies]
-    round_trips = [x * 1000 for a in analysts for x in a.round_trips]
-    sent = sum(a.acked + len(a.sent) for a in analysts)
-    acked = sum(a.acked for a in analysts)
-    errors = errors + [e for a in analysts for e in a.errors]
+def _summary(n: int, feeds: list[_Feed], steerer: _Steerer, counts: dict[str, int],
+             elapsed: float, rate: float, errors: list[str], probe: _LoginProbe,
+             connect_s: float) -> dict[str, Any]:
+    published = counts["progress"] * n
+    received = sum(f.received for f in feeds)
+    latencies = [x * 1000 for f in feeds for x in f.latencies]
+    round_trips = [x * 1000 for x in steerer.round_trips]
+    acked = len(steerer.round_trips)
+    sent = acked + len(steerer.sent)
+    errors = errors + [e for f in feeds for e in f.errors] + probe.failures
+    if len(feeds) < n:
+        errors.append(f"{n - len(feeds)} of {n} watchers could not connect")
     if received < published:
         errors.append(f"{published - received} of {published} events not delivered")
     if acked < sent:
         errors.append(f"{sent - acked} of {sent} commands not acknowledged")
-    return {"clients": n, "seconds": round(elapsed, 2), "rate_per_session": rate,
+    login = [x * 1000 for x in probe.times]
+    return {"clients": n, "watchers_connected": len(feeds), "seconds": round(elapsed, 2),
+            "connect_s": round(connect_s, 2), "rate_per_session": rate,
             "published": published, "delivered": received,
             "delivered_events_per_s": round(received / elapsed, 1),
             "delivery_ratio": round(received / published, 4) if published else 0.0,
-            "latency_p50_ms": round(_percentile(latencies, 50), 1),
-            "latency_p95_ms": round(_percentile(latencies, 95), 1),
+            "latency_p50_ms": _percentile(latencies, 50),
+            "latency_p95_ms": _percentile(latencies, 95),
             "commands_sent": sent, "commands_acked": acked,
-            "command_rtt_p50_ms": round(_percentile(round_trips, 50), 1),
-            "command_rtt_p95_ms": round(_percentile(round_trips, 95), 1),
+            "command_rtt_p50_ms": _percentile(round_trips, 50),
+            "command_rtt_p95_ms": _percentile(round_trips, 95),
+            "login_requests": len(probe.times) + len(probe.failures),
+            "login_answered": len(probe.times),
+            "login_p50_ms": _percentile(login, 50),
+            "login_p95_ms": _percentile(login, 95),
+            "login_max_ms": round(max(login), 1) if login else None,
             "errors": len(errors), "error_samples": errors[:5]}
-
-
-def web_app() -> Any:
-    """gunicorn app factory (``benchmarks.load:web_app()``): the app the benchmark measures.
-
-    No logins, as :class:`tests.support.synthetic.LiveServer` serves, so the figures are
-    the relay's, not the login form's."""
-    from navigator.bus import make_bus
-    from navigator.config import ServerConfig
-    from navigator.wsgi import create_app
-
-    config = ServerConfig(host="127.0.0.1", port=0, secret=uuid.uuid4().hex, auth="none",
-                          embedded_workers=0, data_dir=tempfile.mkdtemp(prefix="navigator-load-"))
-    dash_app, _ = create_app(config, make_bus(os.environ[URL_ENV]))
-    return dash_app.server
 
 
 def _free_port() -> int:
@@ -238,28 +385,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _write_users(data_dir: Path, n: int) -> None:
+    """``u0`` .. ``u<n-1>``, analysts, one password (a one-round pbkdf2 hash: the benchmark
+    measures sockets, not password hashing)."""
+    from werkzeug.security import generate_password_hash
+
+    hashed = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
+    users = {f"u{i}": {"password_hash": hashed, "role": "analyst"} for i in range(n)}
+    path = data_dir / "users.json"
+    path.write_text(json.dumps({"users": users}))
+    path.chmod(0o600)
+
+
 class WebProcess:
-    """The web app under gunicorn (one worker, threads), as the Procfile runs it, on loopback.
+    """``gunicorn -k gevent -w 1 'navigator.wsgi:lab_app()'``, the Procfile's web, on loopback."""
 
-    gunicorn's threaded worker answers a websocket close at once, where the Werkzeug dev
-    server left each client disconnect waiting 3 s for a reply that never came."""
-
-    def __init__(self, redis_url: str, startup_s: float = 60.0) -> None:
+    def __init__(self, redis_url: str, users: int, startup_s: float = 60.0) -> None:
         self.redis_url = redis_url
+        self.users = users
         self.startup_s = startup_s
         self.url = ""
+        self._dir = tempfile.TemporaryDirectory(prefix="navigator-load-")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> WebProcess:
+        data_dir = Path(self._dir.name)
+        _write_users(data_dir, self.users)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("NAVIGATOR_") and k != "REDIS_URL"}
+        env |= {"REDIS_URL": self.redis_url, "NAVIGATOR_SECRET": secrets.token_hex(32),
+                "NAVIGATOR_DATA_DIR": str(data_dir)}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100",
-             "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2", "--no-control-socket",
-             "benchmarks.load:web_app()"],
-            cwd=ROOT, env=os.environ | {URL_ENV: self.redis_url},
-            stdout=self._log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1",
+             "--worker-connections", str(WORKER_CONNECTIONS), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "2", "--no-control-socket",
+             "navigator.wsgi:lab_app()"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._wait_up()
         except BaseException:
@@ -275,12 +438,17 @@ class WebProcess:
                 raise RuntimeError(f"the web process exited with status {self._proc.returncode}:"
                                    f"\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(self.url + "/", timeout=2):
-                    return
-            except OSError:
+                requests.get(self.url + "/login", timeout=2)
+                return
+            except requests.RequestException:
                 time.sleep(0.2)
         raise RuntimeError(f"the web process did not answer at {self.url} within "
                            f"{self.startup_s:.0f} s:\n{self.log_tail()}")
+
+    def log_in_all(self) -> list[str]:
+        """A Cookie header per user, ``u0`` first (eight log-ins at a time)."""
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(lambda i: _log_in(self.url, f"u{i}"), range(self.users)))
 
     def log_tail(self, chars: int = 2000) -> str:
         self._log.seek(0)
@@ -296,6 +464,7 @@ class WebProcess:
                 self._proc.kill()
                 self._proc.wait()
         self._log.close()
+        self._dir.cleanup()
 
 
 def _cleanup_redis(url: str) -> None:
@@ -321,10 +490,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="smoke run: N = 1 and 2 only, 2 s each")
     parser.add_argument("--seconds", type=float, help="measured seconds per N (default 10, quick 2)")
     parser.add_argument("--rate", type=float, default=10.0,
-                        help="progress events per second per session (default %(default)s)")
-    parser.add_argument("--transport", choices=["polling", "websocket"], default="websocket",
-                        help="engine.io transport of the clients (default: websocket, as browsers "
-                             "use; websocket-client comes with requirements-dev.txt)")
+                        help="progress events per second of the session (default %(default)s)")
     parser.add_argument("--redis", default=os.environ.get("NAVIGATOR_TEST_REDIS_URL",
                                                           "redis://127.0.0.1:6379/15"),
                         help="Redis URL (default: %(default)s)")
@@ -335,8 +501,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _ratio(a: float, b: float) -> float | None:
-    return round(a / b, 3) if b and a == a and b == b else None  # None: nothing to compare
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None  # None: nothing to compare
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
 
 
 def _ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -346,16 +516,18 @@ def _ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | N
                 "latency_p95": _ratio(r["latency_p95_ms"], base["latency_p95_ms"]),
                 "command_rtt_p50": _ratio(r["command_rtt_p50_ms"], base["command_rtt_p50_ms"]),
                 "command_rtt_p95": _ratio(r["command_rtt_p95_ms"], base["command_rtt_p95_ms"]),
+                "login_p95": _ratio(r["login_p95_ms"], base["login_p95_ms"]),
                 "per_client_events_per_s": _ratio(r["delivered_events_per_s"] / int(n),
                                                   base["delivered_events_per_s"])}
             for n, r in results.items() if n != "1"}
 
 
 def _print_line(r: dict[str, Any]) -> None:
-    print(f"N={r['clients']:3d}: {r['delivered_events_per_s']:8.1f} events/s delivered "
-          f"({r['delivery_ratio']:.1%} of published), latency p50 {r['latency_p50_ms']:.1f} ms "
-          f"p95 {r['latency_p95_ms']:.1f} ms; commands {r['commands_acked']}/"
-          f"{r['commands_sent']} acked, rtt p95 {r['command_rtt_p95_ms']:.1f} ms; "
+    print(f"N={r['clients']:4d}: {r['delivered_events_per_s']:8.1f} events/s delivered "
+          f"({r['delivery_ratio']:.1%} of published), latency p50 {_ms(r['latency_p50_ms'])} "
+          f"p95 {_ms(r['latency_p95_ms'])}; commands {r['commands_acked']}/"
+          f"{r['commands_sent']} acked, rtt p95 {_ms(r['command_rtt_p95_ms'])}; login page "
+          f"{r['login_answered']}/{r['login_requests']} answered, p95 {_ms(r['login_p95_ms'])}; "
           f"{r['errors']} errors", flush=True)
 
 
@@ -371,12 +543,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"error": message}), flush=True)
         return 2
     began = time.perf_counter()
-    report: dict[str, Any] = {"bus": "redis", "server": "gunicorn gthread (1 worker)",
-                              "transport": args.transport, "baseline": "N=1", "results": {}}
+    sizes = QUICK_CLIENTS if args.quick else CLIENTS
+    report: dict[str, Any] = {"bus": "redis", "server": "gunicorn gevent (1 worker), lab_app",
+                              "transport": "websocket", "auth": "password, one login per watcher",
+                              "baseline": "N=1", "results": {}}
     try:
-        with WebProcess(args.redis) as web:
-            for n in QUICK_CLIENTS if args.quick else CLIENTS:
-                r = run_clients(web.url, bus, n, args.seconds, args.rate, args.transport)
+        with WebProcess(args.redis, max(sizes)) as web:
+            logins_began = time.perf_counter()
+            cookies = web.log_in_all()
+            report["login_all_s"] = round(time.perf_counter() - logins_began, 1)
+            for n in sizes:
+                r = run_clients(web.url, bus, cookies, n, args.seconds, args.rate)
                 report["results"][str(n)] = r
                 _print_line(r)
     finally:
@@ -384,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bus.close()
     report["ratios"] = _ratios(report["results"])
     report["wall_s"] = round(time.perf_counter() - began, 1)
-    print(json.dumps(report), flush=True)
+    print(json.dumps(report, allow_nan=False), flush=True)
     return 0
 
 

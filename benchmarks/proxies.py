@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from supernet.configs import check_proxies
 from supernet.data import Dataset, load_dataset
 from supernet.proxies import (
     PROXIES,
     ProxyScorer,
-    check_proxies,
     proxy_batch,
     rank_correlations,
     sample_distinct,

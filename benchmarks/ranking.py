@@ -42,13 +42,14 @@ import torch
 from scipy import stats
 from torch import nn
 
+from supernet.configs import EvalConfig, TrainConfig
 from supernet.data import Dataset, load_dataset
-from supernet.evaluate import EvalConfig, Evaluator
+from supernet.evaluate import Evaluator
 from supernet.export import build_standalone, train_standalone
 from supernet.model import Supernet
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer
+from supernet.train import Trainer
 
 TARGET_TAU = 0.6
 FULL = {"n": 50, "epochs": 20, "standalone_epochs": 2, "repeats": 2}

@@ -30,7 +30,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
-from frontend.callbacks import live, marker_of, register_confirm
+from frontend.callbacks import live, marker_of, register_confirm, watched_view
 from frontend.edits import block_edit, position_of
 from supernet.space import SearchSpace
 
@@ -115,7 +115,7 @@ def register_block_view(app: Dash, hub: Hub) -> None:
     def render(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
         if not session:
             return figures.block_information({}, {}, theme == "dark"), None
-        view = hub.view(session)
+        view = watched_view(hub, session)
         marker = marker_of(view, rendered, ids.LIVE_HEATMAP)
         with view.lock:
             if view.space is None:
@@ -131,7 +131,7 @@ def register_block_view(app: Dash, hub: Hub) -> None:
         if point is None or not session:
             return None, HOVER_HINT
         cp, op = point
-        view = hub.view(session)
+        view = watched_view(hub, session)
         with view.lock:
             if view.space is None:
                 raise PreventUpdate
@@ -152,7 +152,7 @@ def register_block_view(app: Dash, hub: Hub) -> None:
         """Redrawn on hover and whenever the dots were (steering edits fade bricks)."""
         if not session:
             return figures.template_strip([], {}, None, theme == "dark")
-        view = hub.view(session)
+        view = watched_view(hub, session)
         with view.lock:
             if view.space is None:
                 raise PreventUpdate
@@ -168,7 +168,7 @@ def register_block_view(app: Dash, hub: Hub) -> None:
         point = _block_point(click)
         if point is None or not session:
             raise PreventUpdate
-        view = hub.view(session)
+        view = watched_view(hub, session)
         with view.lock:
             steering, space = dict(view.steering), view.space
         if space is None:

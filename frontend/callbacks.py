@@ -17,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from frontend import figures, ids
 from frontend.edits import block_edit, prune_outside
 from frontend.selections import NamedSelection, focus_args
+from navigator.auth import AccessDenied
 from navigator.commands import CommandError
 from supernet.space import CellTemplate, SearchSpace
 
@@ -48,7 +49,7 @@ def live_update() -> bool:
 
 
 def template_from_fields(n_nodes: Any, ops: list[str] | None, channels: Any, cells: Any,
-                         overrides: dict[str, list[str]] | None = None) -> dict:
+                         overrides: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The builder's template: ``ops`` on every edge, except edges with their own list."""
     doc: dict[str, Any] = {"kind": "cell", "n_nodes": n_nodes, "C": channels, "cells_per_stage": cells}
     if not overrides or not isinstance(n_nodes, int) or n_nodes < 2:
@@ -86,10 +87,19 @@ def marker_of(view: SessionView, rendered: Any, trigger: str) -> dict[str, Any]:
     return marker
 
 
+def watched_view(hub: Hub, session: str) -> SessionView:
+    """``hub.view``, for a callback: a session this user may not watch (the runtime's
+    :class:`AccessDenied`) leaves the callback's outputs as they are."""
+    try:
+        return hub.view(session)
+    except AccessDenied:
+        raise PreventUpdate from None
+
+
 def _view(hub: Hub, session: str | None) -> SessionView:
     if not session:
         raise PreventUpdate
-    return hub.view(session)
+    return watched_view(hub, session)
 
 
 def _register_live_views(app: Dash, hub: Hub) -> None:
@@ -115,7 +125,7 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
         if not session:
             return ("no session", {"width": "0%"}, "start a search to see training progress",
                     figures.training_curves([], _theme_dark(theme)), None)
-        view = hub.view(session)
+        view = watched_view(hub, session)
         marker = marker_of(view, rendered, ids.LIVE_TRAINING)
         with view.lock:
             progress = list(view.progress)
@@ -131,7 +141,7 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
                          shown: dict | None) -> tuple:
         if not session:
             return figures.architecture_map({"archs": [], "x": [], "y": [], "values": {}}), no_update
-        view = hub.view(session)
+        view = watched_view(hub, session)
         shown = shown or {}
         with view.lock:
             version = view.map.version
@@ -171,7 +181,7 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
     def tables(_events: Any, session: str | None, rendered: Any) -> tuple:
         if not session:
             return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", "", None
-        view = hub.view(session)
+        view = watched_view(hub, session)
         marker = marker_of(view, rendered, ids.LIVE_TABLES)
         options = [{"label": s, "value": s} for s in hub.sessions()]
         with view.lock:
@@ -292,11 +302,11 @@ BUILDER_STATES = (ids.N_NODES, ids.OPS, ids.CHANNELS, ids.CELLS, ids.DATASET, id
 
 
 def builder_config(n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
-                   epochs: Any, sampler: str, overrides: dict | None, mode: str,
+                   epochs: Any, sampler: str, overrides: dict[str, Any] | None, mode: str,
                    table: str | None, proxies: list[str] | None, prescreen: Any,
-                   prescreen_by: list[str] | None = None) -> dict:
+                   prescreen_by: list[str] | None = None) -> dict[str, Any]:
     """The engine configuration the builder's fields describe (values of ``BUILDER_STATES``)."""
-    config = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
+    config: dict[str, Any] = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
               "dataset": dataset or "digits",
               "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
     if mode == "tabular":  # no training data, so no proxies either
@@ -423,7 +433,7 @@ def _register_steering(app: Dash, hub: Hub) -> None:
     def sliders(edge: str | None, session: str | None) -> list:
         if not edge or not session:
             return []
-        view = hub.view(session)
+        view = watched_view(hub, session)
         with view.lock:
             cp = next((c for c in (view.space or {}).get("choice_points", []) if c["name"] == edge), None)
             weights = view.steering.get("weights", {}).get(edge, {})
@@ -507,7 +517,7 @@ def _register_candidates(app: Dash, hub: Hub) -> None:
         def draw(arch: str | None, theme: str, session: str | None, _title: str = title) -> Any:
             record = None
             if arch and session:
-                view = hub.view(session)
+                view = watched_view(hub, session)
                 with view.lock:
                     record = view.records.get(arch)
             return figures.architecture_graph(arch, record, _theme_dark(theme), title=_title)

@@ -38,7 +38,7 @@ def prune_outside(steering: dict[str, Any], space: dict[str, Any], archs: list[s
     """The (choice point, op) prunes that keep only ops used by ``archs``, skipping illegal ones."""
     sp = SearchSpace.from_dict(space["template"])
     state = SteeringState.from_dict(steering, sp)
-    used = [set() for _ in sp.choice_points]
+    used: list[set[str]] = [set() for _ in sp.choice_points]
     for text in archs:
         for k, op in enumerate(sp.from_string(text)):
             used[k].add(op)

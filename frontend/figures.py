@@ -289,8 +289,9 @@ def pareto_front_figure(costs: list[float | None], accuracies: list[float | None
                       customdata=[[archs[i]] for i in shown], mode="markers", name="candidates",
                       marker={"size": 6, "color": "#90a4ae", "opacity": 0.6},
                       hovertemplate="%{customdata[0]}<br>%{x:.3g} · acc %{y:.3f}<extra></extra>")
-    ordered = sorted(front, key=lambda i: costs[i])
-    fig.add_scatter(x=[costs[i] for i in ordered], y=[accuracies[i] for i in ordered],
+    front_cost = {i: c for i in front if (c := costs[i]) is not None}
+    ordered = sorted(front_cost, key=front_cost.__getitem__)
+    fig.add_scatter(x=[front_cost[i] for i in ordered], y=[accuracies[i] for i in ordered],
                     customdata=[[archs[i]] for i in ordered], mode="lines+markers",
                     name="Pareto front", line={"shape": "hv", "color": "#ef5350"},
                     marker={"size": 9, "color": "#ef5350"},

@@ -20,7 +20,15 @@ from dash.exceptions import PreventUpdate
 from scipy import stats
 
 from frontend import figures, ids
-from frontend.callbacks import LIVE_TRIGGERS, live, live_update, marker_of, send_command
+from frontend.callbacks import (
+    LIVE_TRIGGERS,
+    live,
+    live_update,
+    marker_of,
+    send_command,
+    watched_view,
+)
+from frontend.selections import finite_number
 from supernet.hardware import pareto_front
 from supernet.latency_budget import describe_device
 
@@ -46,7 +54,7 @@ def score_correlations(values: dict[str, list[Any]], target: str = "accuracy",
     for name, column in values.items():
         if name in NOT_SCORES or name == target:
             continue
-        pairs = [(a, b) for a, b in zip(column, y) if _number(a) and _number(b)]
+        pairs = [(a, b) for a, b in zip(column, y) if finite_number(a) and finite_number(b)]
         if len(pairs) < min_points or len({a for a, _ in pairs}) < 2 or len({b for _, b in pairs}) < 2:
             continue
         xs, ys = zip(*pairs)
@@ -56,8 +64,9 @@ def score_correlations(values: dict[str, list[Any]], target: str = "accuracy",
 
 
 def front_of(costs: list[Any], accuracies: list[Any]) -> list[int]:
-    """Indices (into the full columns) of the Pareto-optimal points that have both values."""
-    usable = [i for i, (c, a) in enumerate(zip(costs, accuracies)) if _number(c) and _number(a)]
+    """Indices (into the full columns) of the Pareto-optimal points that have both values, by
+    ascending cost (``pareto_front``'s order, which the CSV export keeps)."""
+    usable = [i for i, (c, a) in enumerate(zip(costs, accuracies)) if finite_number(c) and finite_number(a)]
     return [usable[k] for k in pareto_front([(accuracies[i], costs[i]) for i in usable])]
 
 
@@ -124,10 +133,6 @@ def decode_upload(contents: str) -> str:
         raise ValueError("the file is not UTF-8 text: upload a CSV with columns arch,latency_ms") from None
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _marker(view: SessionView, rendered: Any, session: str) -> dict[str, Any]:
     """What the panel is about to draw; PreventUpdate when it need not draw now.
 
@@ -162,7 +167,7 @@ def register_hardware(app: Dash, hub: Hub) -> None:
                device: str | None, rendered: Any) -> tuple:
         if not session:
             raise PreventUpdate
-        view = hub.view(session)
+        view = watched_view(hub, session)
         marker = _marker(view, rendered, session)
         marker["at"] = time.time()
         with view.lock:
@@ -177,7 +182,7 @@ def register_hardware(app: Dash, hub: Hub) -> None:
         pareto = figures.pareto_front_figure(
             [costs[i] for i in shown], [accuracies[i] for i in shown], [archs[i] for i in shown],
             [position[i] for i in front], cost_key, hardware.get("budget_ms"), dark)
-        latencies = [v for v in values.get("latency_ms", []) if _number(v)]
+        latencies = [v for v in values.get("latency_ms", []) if finite_number(v)]
         low, high = budget_range(latencies, (hardware.get("devices") or {}).get(device or "host"))
         devices = ["host", *sorted(hardware.get("devices") or {})]
         return (pareto, figures.correlation_figure(score_correlations(values), dark),
@@ -216,12 +221,11 @@ def register_hardware(app: Dash, hub: Hub) -> None:
     def export_front(_n: Any, cost_key: str, session: str | None) -> Any:
         if not session:
             raise PreventUpdate
-        view = hub.view(session)
+        view = watched_view(hub, session)
         with view.lock:
             records = list(view.records.values())
         costs = [r.get(cost_key) for r in records]
-        rows = [records[i] for i in sorted(front_of(costs, [r.get("accuracy") for r in records]),
-                                           key=lambda i: costs[i])]
+        rows = [records[i] for i in front_of(costs, [r.get("accuracy") for r in records])]
         if not rows:
             return no_update
         return dcc.send_string(front_csv(rows, cost_key), f"pareto-{session}-{cost_key}.csv")

@@ -22,7 +22,8 @@ class Hub(Protocol):
         ...
 
     def view(self, session: str) -> SessionView:
-        """The live view of ``session``, followed from the bus from now on."""
+        """The live view of ``session``, followed from the bus from now on; raises
+        :class:`navigator.auth.AccessDenied` when the acting user may not watch it."""
         ...
 
     def join(self, sid: str, session: str, after_seq: int = 0) -> int:

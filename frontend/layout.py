@@ -2,80 +2,67 @@
 
 from __future__ import annotations
 
-from dash import dash_table, dcc, html
+from dash import dcc, html
+from dash.dash_table.DataTable import DataTable
+from dash.development.base_component import Component
 from dash_socketio import DashSocketIO
 
 from frontend import ids
 from frontend.block_view import blocks_panel
 from frontend.lego_view import lego_panel
 from frontend.study_view import replay_panel, study_panel
-from supernet.proxies import PROXIES
+from frontend.widgets import LEADERBOARD_COLUMNS, field
+from supernet.configs import PROXY_NAMES
 from supernet.space import CELL_OPS, NB201_OPS
 
 MAP_COLOURS = ["accuracy", "params", "flops", "latency_ms", "generation", "loss"]
 PARETO_COSTS = [{"label": "latency (ms)", "value": "latency_ms"},
                 {"label": "parameters", "value": "params"}, {"label": "FLOPs", "value": "flops"}]
-LEADERBOARD_COLUMNS = [
-    {"name": "rank", "id": "rank", "type": "numeric"},
-    {"name": "architecture", "id": "arch"},
-    {"name": "accuracy", "id": "accuracy", "type": "numeric", "format": {"specifier": ".3f"}},
-    {"name": "params", "id": "params", "type": "numeric", "format": {"specifier": ","}},
-    {"name": "FLOPs", "id": "flops", "type": "numeric", "format": {"specifier": ","}},
-    {"name": "latency ms", "id": "latency_ms", "type": "numeric", "format": {"specifier": ".2f"}},
-    {"name": "gen", "id": "generation", "type": "numeric"},
-    {"name": "true rank", "id": "table_rank", "type": "numeric", "format": {"specifier": ","}},
-]
-
-
-def _field(label: str, control: object) -> html.Label:
-    return html.Label([html.Span(label, className="field-label"), control], className="field")
-
-
-def _panel(title: str, *children: object, class_name: str = "") -> html.Section:
+def _panel(title: str, *children: Component, class_name: str = "") -> html.Section:
     return html.Section([html.H3(title), *children], className=f"panel {class_name}".strip())
 
 
 def builder() -> html.Section:
     return _panel(
         "Search space",
-        _field("Preset", dcc.Dropdown(id=ids.PRESET, options=[
+        field("Preset", dcc.Dropdown(id=ids.PRESET, options=[
             {"label": "tiny (digits demo, CPU)", "value": "tiny"},
             {"label": "NAS-Bench-201 (15,625 archs)", "value": "nb201"},
             {"label": "custom template", "value": "custom"}], value="tiny", clearable=False)),
-        _field("Nodes per cell", dcc.Input(id=ids.N_NODES, type="number", min=2, max=7, value=4)),
-        _field("Candidate ops (every edge)", dcc.Checklist(
+        field("Nodes per cell", dcc.Input(id=ids.N_NODES, type="number", min=2, max=7, value=4)),
+        field("Candidate ops (every edge)", dcc.Checklist(
             id=ids.OPS, options=list(CELL_OPS), value=list(NB201_OPS), className="op-palette",
             inputClassName="op-check")),
         html.Details([
             html.Summary("Per-edge candidates"),
-            _field("Edge", dcc.Dropdown(id=ids.EDGE_PICK, clearable=False)),
+            field("Edge", dcc.Dropdown(id=ids.EDGE_PICK, clearable=False)),
             dcc.Checklist(id=ids.EDGE_OPS, options=list(CELL_OPS), value=[], className="op-palette"),
         ], className="edge-editor"),
         html.Div([
-            _field("Channels C", dcc.Input(id=ids.CHANNELS, type="number", min=1, value=8)),
-            _field("Cells / stage", dcc.Input(id=ids.CELLS, type="number", min=1, value=1)),
+            field("Channels C", dcc.Input(id=ids.CHANNELS, type="number", min=1, value=8)),
+            field("Cells / stage", dcc.Input(id=ids.CELLS, type="number", min=1, value=1)),
         ], className="row"),
-        _field("Dataset", dcc.Input(id=ids.DATASET, type="text", value="digits",
+        field("Dataset", dcc.Input(id=ids.DATASET, type="text", value="digits",
                                     placeholder="digits, cifar10:/path, npz:/path, folder:/path")),
-        _field("Accuracy from", dcc.RadioItems(id=ids.MODE, inline=True, value="supernet", options=[
+        field("Accuracy from", dcc.RadioItems(id=ids.MODE, inline=True, value="supernet", options=[
             {"label": "supernet training", "value": "supernet"},
             {"label": "benchmark table", "value": "tabular"}])),
-        _field("Zero-cost proxies (scored for every candidate)", dcc.Checklist(
-            id=ids.PROXIES, options=list(PROXIES), value=["synflow", "naswot"],
+        field("Zero-cost proxies (scored for every candidate)", dcc.Checklist(
+            id=ids.PROXIES, options=list(PROXY_NAMES), value=["synflow", "naswot"],
             className="op-palette")),
         html.Div([
-            _field("Pre-screen: start from the best of N random archs by the proxies (0: off)",
+            field("Pre-screen: start from the best of N random archs by the proxies (0: off)",
                    dcc.Input(id=ids.PRESCREEN, type="number", min=0, value=0)),
-            _field("ranked by (empty: a vote of all scored proxies)", dcc.Dropdown(
+            field("ranked by (empty: a vote of all scored proxies)", dcc.Dropdown(
                 id=ids.PRESCREEN_BY, options=["synflow", "naswot"], value=[], multi=True,
                 placeholder="vote of all")),
         ], className="row"),
-        _field("Table (tabular mode)", dcc.Input(
+        field("Table (tabular mode)", dcc.Input(
             id=ids.TABLE_PATH, type="text", value="synthetic:0",
             placeholder="CSV path (arch + accuracy columns), synthetic:SEED or nats:PATH")),
         html.Div([
-            _field("Epochs", dcc.Input(id=ids.EPOCHS, type="number", min=1, value=10)),
-            _field("Sampler", dcc.Dropdown(id=ids.SAMPLER, options=["uniform", "fair", "weighted"],
+            field("Epochs", dcc.Input(id=ids.EPOCHS, type="number", min=1, value=10)),
+            field("Sampler", dcc.Dropdown(id=ids.SAMPLER, options=["uniform", "fair", "weighted"],
                                            value="uniform", clearable=False)),
         ], className="row"),
         html.Div(id=ids.SPACE_SIZE, className="space-size"),
@@ -92,12 +79,12 @@ def controls() -> html.Section:
         html.Div([dcc.Input(id=ids.FINETUNE_EPOCHS, type="number", min=1, value=3, className="small"),
                   html.Button("Fine-tune k epochs", id=ids.FINETUNE)], className="button-row"),
         html.Div([
-            _field("Population", dcc.Input(id=ids.POPULATION, type="number", min=1, value=20)),
-            _field("Mutation p", dcc.Input(id=ids.MUTATION, type="number", min=0, max=1,
+            field("Population", dcc.Input(id=ids.POPULATION, type="number", min=1, value=20)),
+            field("Mutation p", dcc.Input(id=ids.MUTATION, type="number", min=0, max=1,
                                            step=0.05, value=0.2)),
         ], className="row"),
         html.Button("Apply search parameters", id=ids.APPLY_PARAMS),
-        _field("Session", dcc.Dropdown(id=ids.SESSION_PICK, placeholder="join a running session")),
+        field("Session", dcc.Dropdown(id=ids.SESSION_PICK, placeholder="join a running session")),
         html.Div([dcc.Input(id=ids.SHARE_WITH, type="text", value="",
                             placeholder="share read-only: names, * for all, empty: private"),
                   html.Button("Share", id=ids.SHARE)], className="button-row"),
@@ -109,9 +96,8 @@ def hardware_panel() -> html.Section:
     return html.Section([
         html.H3("Hardware"),
         html.Div([
-            html.Label([html.Span("Cost axis", className="field-label"),
-                        dcc.Dropdown(id=ids.PARETO_COST, options=PARETO_COSTS, value="latency_ms",
-                                     clearable=False)], className="field"),
+            field("Cost axis", dcc.Dropdown(id=ids.PARETO_COST, options=PARETO_COSTS,
+                                            value="latency_ms", clearable=False)),
             html.Button("Export front (CSV)", id=ids.PARETO_EXPORT),
             dcc.Download(id=ids.PARETO_DOWNLOAD),
         ], className="button-row"),
@@ -185,7 +171,7 @@ def views() -> html.Div:
                dcc.Graph(id=ids.LOSS_CURVE, config={"displaylogo": False}, style={"height": "260px"}),
                class_name="training"),
         _panel("Map",
-               html.Div([_field("Colour by", dcc.Dropdown(id=ids.MAP_COLOR, options=MAP_COLOURS,
+               html.Div([field("Colour by", dcc.Dropdown(id=ids.MAP_COLOR, options=MAP_COLOURS,
                                                           value="accuracy", clearable=False)),
                          html.Button("Focus sampling here", id=ids.FOCUS),
                          html.Button("Prune everything outside", id=ids.PRUNE_OUTSIDE)],
@@ -202,7 +188,7 @@ def views() -> html.Div:
                html.Div([html.Span(id=ids.EDIT_PREVIEW, className="hint"),
                          html.Button("Confirm", id=ids.CONFIRM_EDIT, className="primary")],
                         className="button-row"),
-               html.Div([_field("Sampling weights of edge", dcc.Dropdown(id=ids.WEIGHT_EDGE)),
+               html.Div([field("Sampling weights of edge", dcc.Dropdown(id=ids.WEIGHT_EDGE)),
                          html.Div(id=ids.WEIGHT_SLIDERS),
                          html.Button("Apply weights", id=ids.APPLY_WEIGHTS)], className="weights"),
                class_name="fitness"),
@@ -214,11 +200,11 @@ def views() -> html.Div:
                html.Button("Pin for comparison →", id=ids.PIN_B),
                class_name="candidates"),
         _panel("Leaderboard",
-               dash_table.DataTable(id=ids.LEADERBOARD, columns=LEADERBOARD_COLUMNS, data=[],
-                                    sort_action="native", filter_action="native",
-                                    row_selectable="single", page_size=10,
-                                    style_table={"overflowX": "auto"},
-                                    style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
+               DataTable(id=ids.LEADERBOARD, columns=LEADERBOARD_COLUMNS, data=[],
+                         sort_action="native", filter_action="native",
+                         row_selectable="single", page_size=10,
+                         style_table={"overflowX": "auto"},
+                         style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
                html.Div([html.Button("Export selected", id=ids.EXPORT),
                          html.Button("Train stand-alone", id=ids.TRAIN_STANDALONE)],
                         className="button-row"),

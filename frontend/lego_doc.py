@@ -14,11 +14,12 @@ import binascii
 import copy
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frontend.callbacks import proxy_fields
-from supernet.data import input_shape
+from supernet.configs import input_shape
 from supernet.space import PRESETS, SearchSpace
 from supernet.templates.chain import BLOCK_TYPES, BODY_TYPES, HEAD, HEAD_TYPES, ChainTemplate
 
@@ -83,7 +84,7 @@ def new_block(block_type: str, name: str) -> dict[str, Any]:
     return {"name": name, "type": block_type} | copy.deepcopy(BLOCK_TYPES[block_type])
 
 
-def _unique(prefix: str, taken: list[str]) -> str:
+def _unique(prefix: str, taken: Collection[object]) -> str:
     n = 1
     while f"{prefix}{n}" in taken:
         n += 1
@@ -122,20 +123,23 @@ def add_layer(doc: Doc, after: int | None = None) -> tuple[Doc, int]:
     return out, at
 
 
-def delete_layer(doc: Doc, layer: int) -> Doc:
+def _layers_to_edit(doc: Doc, layer: int) -> tuple[Doc, list[dict[str, Any]]]:
+    """A copy of ``doc`` and its layer list, once ``layer`` is known to index one."""
     out = copy.deepcopy(doc)
     layers = layers_of(out)
     if not 0 <= layer < len(layers):
         raise ValueError(f"there is no layer {layer}")
+    return out, layers
+
+
+def delete_layer(doc: Doc, layer: int) -> Doc:
+    out, layers = _layers_to_edit(doc, layer)
     del layers[layer]
     return out
 
 
 def rename_layer(doc: Doc, layer: int, name: str) -> Doc:
-    out = copy.deepcopy(doc)
-    layers = layers_of(out)
-    if not 0 <= layer < len(layers):
-        raise ValueError(f"there is no layer {layer}")
+    out, layers = _layers_to_edit(doc, layer)
     layers[layer]["name"] = name
     return out
 
@@ -157,7 +161,7 @@ def add_block(doc: Doc, layer: int | None, slot: str, block_type: str) -> tuple[
     brick = new_block(block_type, _unique(NAME_PREFIX[block_type],
                                           [b.get("name") for b in group if isinstance(b, dict)]))
     sibling = next((b for b in group if isinstance(b, dict)
-                    and FAMILY.get(b.get("type")) == FAMILY.get(block_type, "")), None)
+                    and FAMILY.get(str(b.get("type"))) == FAMILY.get(block_type, "")), None)
     if sibling is not None:
         brick |= {k: sibling[k] for k in FAMILY_PROPS[block_type] if k in sibling}
     group.append(brick)
@@ -369,13 +373,13 @@ def validate(doc: Doc, dataset: str | None, num_classes: int = NUM_CLASSES) -> V
     except (ValueError, TypeError) as exc:
         return Validation(error=str(exc), bad_layer=failing_layer(str(exc), names))
     space = SearchSpace(template)
-    base = {"size": space.size(), "choice_points": len(space)}
+    base = Validation(size=space.size(), choice_points=len(space))
     shape = input_shape(dataset or "")
     if shape is None:
-        return Validation(**base, note=f"input size of {dataset or 'the dataset'!r} is known once "
+        return replace(base, note=f"input size of {dataset or 'the dataset'!r} is known once "
                                         "it loads: shapes are checked then")
     channels, size = shape
-    base["input"] = _fmt((channels, size, size))
+    base = replace(base, input=_fmt((channels, size, size)))
     try:
         shapes = template.output_shapes(channels, size, num_classes)
     except ValueError as exc:
@@ -387,9 +391,9 @@ def validate(doc: Doc, dataset: str | None, num_classes: int = NUM_CLASSES) -> V
                 break
             except ValueError:
                 continue
-        return Validation(**base, error=str(exc), shapes={n: _fmt(s) for n, s in partial},
-                          bad_layer=failing_layer(str(exc), names))
-    return Validation(**base, shapes={n: _fmt(s) for n, s in shapes})
+        return replace(base, error=str(exc), shapes={n: _fmt(s) for n, s in partial},
+                       bad_layer=failing_layer(str(exc), names))
+    return replace(base, shapes={n: _fmt(s) for n, s in shapes})
 
 
 def start_config(doc: Doc, dataset: str | None, epochs: Any, sampler: str | None,

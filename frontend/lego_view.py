@@ -34,7 +34,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from frontend import ids
-from frontend.callbacks import send_command
+from frontend.callbacks import send_command, watched_view
 from frontend.lego_doc import (
     HEAD_LAYER,
     NUM_CLASSES,
@@ -60,6 +60,7 @@ from frontend.lego_doc import (
     target_of,
     validate,
 )
+from frontend.widgets import field
 from supernet.templates.chain import ACTIVATIONS, BLOCK_TYPES, HEAD
 
 if TYPE_CHECKING:
@@ -103,6 +104,23 @@ def _brick(block: Any, layer: int, slot: str, index: int, selection: Selection |
                                                         else ""))
 
 
+def _data_attributes(**values: str) -> dict[str, Any]:
+    """``data-lego-*`` attributes for the drag-and-drop glue in assets/. Typed ``Any``: spread
+    as ``**`` into a component, a ``dict[str, str]`` would claim its typed keywords too."""
+    return {f"data-lego-{key}": value for key, value in values.items()}
+
+
+def _list_at(container: dict[str, Any], key: str) -> list[Any]:
+    """``container[key]`` when it is a list, else empty: a doc may be a bad upload."""
+    value = container.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _layer_at(layers: list[dict[str, Any]], layer: object) -> dict[str, Any] | None:
+    """The layer a selection names, or None (the head, no layer, or a stale index)."""
+    return layers[layer] if isinstance(layer, int) and 0 <= layer < len(layers) else None
+
+
 def _slot(bricks: list[Any], layer: int, slot: str, selection: Selection | None,
           shape: str | None) -> html.Div:
     label = f"{SLOT_LABELS[slot]} ({len(bricks)})" if bricks else (
@@ -116,7 +134,7 @@ def _slot(bricks: list[Any], layer: int, slot: str, selection: Selection | None,
         *[_brick(b, layer, slot, k, selection) for k, b in enumerate(bricks)],
         html.Div(shape, className="lego-shape") if shape else None,
     ], className="lego-slot lego-" + slot + (" selected" if selected else ""),
-        **{"data-lego-layer": str(layer), "data-lego-slot": slot})
+        **_data_attributes(layer=str(layer), slot=slot))
 
 
 def canvas(doc: Doc, selection: Selection | None, check: Validation) -> list[Any]:
@@ -127,8 +145,7 @@ def canvas(doc: Doc, selection: Selection | None, check: Validation) -> list[Any
     for i, layer in enumerate(layers_of(doc)):
         layer = layer if isinstance(layer, dict) else {}
         name = str(layer.get("name", ""))
-        blocks = layer.get("blocks") if isinstance(layer.get("blocks"), list) else []
-        pools = layer.get("pools") if isinstance(layer.get("pools"), list) else []
+        blocks, pools = _list_at(layer, "blocks"), _list_at(layer, "pools")
         cls = "lego-layer" + (" selected" if _is(selection, i, None, None) else "") + (
             " bad" if check.bad_layer == name else "")
         columns.append(html.Div([
@@ -138,7 +155,7 @@ def canvas(doc: Doc, selection: Selection | None, check: Validation) -> list[Any
             _slot(blocks, i, "blocks", selection, check.shapes.get(f"{name}.block")),
             _slot(pools, i, "pools", selection, check.shapes.get(f"{name}.pool")),
         ], className=cls))
-    heads = doc.get("heads") if isinstance(doc.get("heads"), list) else []
+    heads = _list_at(doc, "heads")
     head_shape = f"{NUM_CLASSES} classes" if HEAD in check.shapes else None
     columns.append(html.Div([html.Div("head", className="lego-layer-title"),
                              _slot(heads, HEAD_LAYER, "heads", selection, head_shape)],
@@ -159,31 +176,30 @@ def _prop_input(key: str, value: Any, ref: str) -> html.Label:
         control = dcc.Input(id=pid, type="text", value=value, maxLength=40)
     else:
         control = dcc.Input(id=pid, type="number", step=1, min=0 if key == "padding" else 1, value=value)
-    return html.Label([html.Span(key, className="field-label"), control], className="field")
+    return field(key, control)
 
 
 def pane(doc: Doc, selection: Selection | None) -> list[Any]:
     """The side pane: the selected brick's properties or the selected layer's name."""
     sel = selection or {}
     layer, slot, index = sel.get("layer"), sel.get("slot"), sel.get("index")
-    layers = layers_of(doc)
+    chosen = _layer_at(layers_of(doc), layer)
     block = selected_block(doc, sel)
-    if block is not None:
-        where = "head choice" if slot == "heads" else (
-            f"{layers[layer].get('name')} · {SLOT_LABELS[slot]}")
-        keys = ["name"] + [k for k in BLOCK_TYPES.get(block.get("type"), {})]
+    if block is not None and slot in SLOTS:  # a brick: selected_block checked the slot
+        where = ("head choice" if slot == "heads" or chosen is None
+                 else f"{chosen.get('name')} · {SLOT_LABELS[slot]}")
+        block_type = str(block.get("type"))
         ref = make_ref(layer, slot, index)
-        return [html.H4(f"{block.get('type')} brick"), html.Div(where, className="hint"),
-                *[_prop_input(k, block.get(k), ref) for k in keys],
-                html.Div(PALETTE_HINT.get(block.get("type"), ""), className="hint")]
-    if isinstance(layer, int) and 0 <= layer < len(layers) and slot is None:
-        return [html.H4("layer"), _prop_input("name", layers[layer].get("name"), make_ref(layer, None, None)),
+        return [html.H4(f"{block_type} brick"), html.Div(where, className="hint"),
+                *[_prop_input(k, block.get(k), ref) for k in ["name", *BLOCK_TYPES.get(block_type, {})]],
+                html.Div(PALETTE_HINT.get(block_type, ""), className="hint")]
+    if chosen is not None and slot is None:
+        return [html.H4("layer"), _prop_input("name", chosen.get("name"), make_ref(layer, None, None)),
                 html.Div("palette clicks add bricks to this layer (pools to its pool choice); "
                          "Delete removes it", className="hint")]
     if slot in SLOTS:
         where = "the head choice" if slot == "heads" else (
-            f"{layers[layer].get('name')}'s {SLOT_LABELS[slot]}" if isinstance(layer, int)
-            and 0 <= layer < len(layers) else SLOT_LABELS[slot])
+            f"{chosen.get('name')}'s {SLOT_LABELS[slot]}" if chosen is not None else SLOT_LABELS[slot])
         return [html.Div(f"palette clicks add bricks to {where}", className="hint")]
     return [html.Div("click a brick to edit it, a layer's title to rename or delete the layer, a slot "
                      "to choose where palette clicks add bricks", className="hint")]
@@ -196,7 +212,7 @@ def lego_panel() -> html.Details:
                            title=f"{PALETTE_HINT[t]}. Properties: "
                                  + (", ".join(f"{k}={v}" for k, v in BLOCK_TYPES[t].items()) or "none")
                                  + ". Click to add to the selected slot, or drag onto a slot.",
-                           className="lego-palette-brick lego-" + t, **{"data-lego-type": t})
+                           className="lego-palette-brick lego-" + t, **_data_attributes(type=t))
                for t in BLOCK_TYPES]
     doc = preset_doc("chain-tiny")
     return html.Details([
@@ -252,6 +268,7 @@ def register_lego_view(app: Dash, hub: Hub) -> None:
              upload: str | None, _left: Any, _right: Any, filename: str | None, doc: Doc,
              selection: Selection | None) -> tuple:
         trigger = ctx.triggered_id
+        sel: Selection | None  # the selection after the edit
         try:
             if isinstance(trigger, dict):  # a palette brick
                 if not _clicked():
@@ -263,8 +280,8 @@ def register_lego_view(app: Dash, hub: Hub) -> None:
                 if not drop:
                     raise PreventUpdate
                 layer = int(drop.get("layer", HEAD_LAYER))
-                new, sel = add_block(doc, None if layer == HEAD_LAYER else layer, drop.get("slot"),
-                                     drop.get("type"))
+                new, sel = add_block(doc, None if layer == HEAD_LAYER else layer,
+                                     str(drop.get("slot")), str(drop.get("type")))
                 return new, sel, f"added a {drop.get('type')} brick", no_update
             if trigger == ids.LEGO_ADD_LAYER:
                 sel = selection or {}
@@ -367,7 +384,7 @@ def register_lego_view(app: Dash, hub: Hub) -> None:
                   State(ids.DATASET, "value"), State(ids.SESSION, "data"), prevent_initial_call=True)
     def apply(_n: Any, doc: Doc, dataset: str | None, session: str | None) -> Any:
         if session:  # shapes must compose on the data the session trains on, not the builder's
-            view = hub.view(session)
+            view = watched_view(hub, session)
             with view.lock:
                 dataset = view.config.get("dataset") or dataset
         check = validate(doc, dataset)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from dash import Dash, Input, Output, State, ctx, html, no_update
+from dash import Dash, Input, NoUpdate, Output, State, ctx, html, no_update
 
 from frontend import figures, ids
-from frontend.callbacks import selected_archs, send_command
+from frontend.callbacks import selected_archs, send_command, watched_view
 from frontend.selections import (
     UNARY,
     NamedSelection,
@@ -71,7 +71,10 @@ def register_selections(app: Dash, hub: Hub) -> None:
         # dropdowns' options and value are always written together.
         selections = stored(data, session)
         trigger = ctx.triggered_id
-        status, new_data, new_name, new_active = "", no_update, no_update, no_update
+        status = ""
+        new_data: dict[str, Any] | NoUpdate = no_update
+        new_name: str | NoUpdate = no_update
+        new_active: str | None | NoUpdate = no_update
         if trigger in (ids.SEL_SAVE, ids.SEL_COMBINE, ids.SEL_DELETE):
             try:
                 if not session:
@@ -107,7 +110,7 @@ def register_selections(app: Dash, hub: Hub) -> None:
             selection = find(stored(data, session), active)
             if ctx.triggered_id == ids.SEL_FOCUS:
                 # a template edit may have removed some of its candidates since it was saved
-                current = selection.archs & frozenset(hub.view(session).current_archs())
+                current = selection.archs & frozenset(watched_view(hub, session).current_archs())
                 args = focus_args(replace(selection, archs=current))
                 return (send_command(hub, session, "focus", args)
                         + f" around {len(args['archs']):,} candidates of {selection.name!r}",
@@ -131,7 +134,7 @@ def _combine_saved(hub: Hub, session: str, selections: list[NamedSelection], ope
                    a: str | None, b: str | None, name: str | None) -> NamedSelection:
     universe: list[str] = []
     if operation in UNARY:  # only the complement needs every point on the map
-        universe = hub.view(session).current_archs()
+        universe = watched_view(hub, session).current_archs()
     made = combine_named(selections, operation, a, b, universe, name)
     if not made.archs:
         raise ValueError(f"{made.name!r} is empty: no architecture is in it")
@@ -140,7 +143,7 @@ def _combine_saved(hub: Hub, session: str, selections: list[NamedSelection], ope
 
 def _fitness_figure(hub: Hub, session: str, selection: NamedSelection,
                     dark: bool) -> tuple[str, Any]:
-    view = hub.view(session)
+    view = watched_view(hub, session)
     with view.lock:
         space, records = view.space, view.current_records()
     if space is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeGuard
 
 import pydantic
 from pydantic import Strict
@@ -67,6 +67,12 @@ class NamedSelection:
         except InvalidData as exc:
             raise ValueError("a stored selection must be {'name': str, 'archs': [str, ...]}: "
                              + "; ".join(p.describe() for p in exc.problems)) from None
+
+
+def finite_number(value: object) -> TypeGuard[float]:
+    """Whether ``value`` is a finite number (a bool is not one): what may be averaged or ranked.
+    Records come from the wire, so an accuracy may be missing, null or NaN."""
+    return conforms(FiniteFloat, value)
 
 
 def validate_name(name: Any, existing: Iterable[str]) -> str:
@@ -192,7 +198,7 @@ def fitness_inside_outside(records: Iterable[Mapping[str, Any]], space: SearchSp
     sums: list[dict[str, list[float]]] = [{op: [0.0, 0, 0.0, 0] for op in cp.candidates} for cp in cps]
     for record in records:
         accuracy = record.get("accuracy")
-        if not conforms(FiniteFloat, accuracy):
+        if not finite_number(accuracy):
             continue
         side = 0 if record["arch"] in inside else 2
         for k, op in enumerate(space.from_string(record["arch"])):

@@ -27,11 +27,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from dash import Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.dash_table.DataTable import DataTable
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
 from frontend.callbacks import BUILDER_STATES, builder_config, live, selected_archs
+from frontend.widgets import LEADERBOARD_COLUMNS, field
 from navigator.events import Event
 from navigator.session_view import SessionView
 
@@ -42,35 +44,24 @@ if TYPE_CHECKING:
 
 SPEEDS = (1, 2, 5, 10, 50)
 REPLAY_TICK_MS = 250
-LEADERBOARD_COLUMNS = [
-    {"name": "rank", "id": "rank", "type": "numeric"},
-    {"name": "architecture", "id": "arch"},
-    {"name": "accuracy", "id": "accuracy", "type": "numeric", "format": {"specifier": ".3f"}},
-]
-
-
-def _field(label: str, control: object) -> html.Label:
-    return html.Label([html.Span(label, className="field-label"), control], className="field")
-
-
 def study_panel() -> html.Section:
     return html.Section([
         html.H3("Study"),
         html.Details([
             html.Summary("New study"),
-            _field("Name", dcc.Input(id=ids.STUDY_NAME, type="text", value="", maxLength=80)),
-            _field("Conditions (comma-separated)", dcc.Input(
+            field("Name", dcc.Input(id=ids.STUDY_NAME, type="text", value="", maxLength=80)),
+            field("Conditions (comma-separated)", dcc.Input(
                 id=ids.STUDY_CONDITIONS, type="text", value="human-in-the-loop,automated")),
-            _field("Task description", dcc.Textarea(id=ids.STUDY_TASK, value="", maxLength=4000)),
-            _field("Time limit (s, empty: none)", dcc.Input(id=ids.STUDY_LIMIT, type="number",
+            field("Task description", dcc.Textarea(id=ids.STUDY_TASK, value="", maxLength=4000)),
+            field("Time limit (s, empty: none)", dcc.Input(id=ids.STUDY_LIMIT, type="number",
                                                             min=1, value=None)),
             html.Button("Create study", id=ids.STUDY_CREATE),
         ], className="study-new"),
-        _field("Study", dcc.Dropdown(id=ids.STUDY_PICK, placeholder="pick a study")),
+        field("Study", dcc.Dropdown(id=ids.STUDY_PICK, placeholder="pick a study")),
         html.Div([
-            _field("Participant id", dcc.Input(id=ids.STUDY_PARTICIPANT, type="text", value="",
+            field("Participant id", dcc.Input(id=ids.STUDY_PARTICIPANT, type="text", value="",
                                                maxLength=64, placeholder="e.g. P01")),
-            _field("Condition", dcc.Dropdown(id=ids.STUDY_CONDITION, clearable=False)),
+            field("Condition", dcc.Dropdown(id=ids.STUDY_CONDITION, clearable=False)),
         ], className="row"),
         html.Button("Start search in study", id=ids.STUDY_START, className="primary"),
         html.Div(id=ids.STUDY_STATUS, className="hint"),
@@ -115,9 +106,9 @@ def replay_panel() -> html.Section:
                  className="compare"),
         html.Div([_replay_graph(ids.REPLAY_CANDIDATE, 280),
                   _replay_graph(ids.REPLAY_PINNED, 280)], className="compare"),
-        html.Div([dash_table.DataTable(id=ids.REPLAY_LEADERBOARD, columns=LEADERBOARD_COLUMNS,
-                                       data=[], page_size=8, style_table={"overflowX": "auto"},
-                                       style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
+        html.Div([DataTable(id=ids.REPLAY_LEADERBOARD, columns=LEADERBOARD_COLUMNS[:3],
+                            data=[], page_size=8, style_table={"overflowX": "auto"},
+                            style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
                   html.Ul(id=ids.REPLAY_TIMELINE, className="timeline")]),
     ], className="panel replay")
 
@@ -508,7 +499,7 @@ def _register_replay(app: Dash, service: StudyService) -> None:
     def draw(t: Any, session: str | None, theme: str | None) -> tuple:
         dark = theme == "dark"
         hint = _replay_hint(service, session)
-        if hint:
+        if hint or not session:  # there is a hint whenever there is no session
             drawn = replay_views(SessionView(""), dark) | {ids.REPLAY_UI: "", ids.REPLAY_INFO: hint}
         else:
             t = float(t or 0.0)

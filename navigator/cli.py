@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from navigator.config import ServerConfig, WorkerConfig, resolve
+from navigator.config import ServerConfig, WorkerConfig, is_loopback, resolve
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="start the web app (embedded worker on digits by default)")
     _common(serve)
-    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", help="loopback interface to listen on (default 127.0.0.1); "
+                                      "a lab server runs under gunicorn (README)")
     serve.add_argument("--port", type=int, help="port (default 8050)")
     serve.add_argument("--redis", dest="redis_url", help="Redis URL: web process only, "
                                                          "workers run elsewhere")
@@ -90,21 +91,30 @@ def _flags(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from navigator.bus import make_bus
     from navigator.recording import Recorder, RecordingStore
-    from navigator.worker import WorkerHost, WorkerOptions
-    from navigator.wsgi import create_app
+    from navigator.worker import WorkerOptions
+    from navigator.worker_host import WorkerHost
+    from navigator.wsgi import GUNICORN_COMMAND, create_app
 
     flags = _flags(args, "host", "port", "redis_url", "data_dir", "device", "embedded_workers")
     if flags["embedded_workers"] is None and flags["redis_url"]:
         flags["embedded_workers"] = 0
     config = resolve(ServerConfig, flags, args.config)
+    if not is_loopback(config.host):
+        raise ValueError(f"host {config.host!r}: `navigator serve` runs Werkzeug's development "
+                         "server, which must not face a network (a thread per socket, no "
+                         "hardening); serve only 127.0.0.1 or localhost with it. For a lab, "
+                         "serve the web with gunicorn and run the workers apart (README, Lab "
+                         f"server): REDIS_URL=redis://... NAVIGATOR_SECRET=... {GUNICORN_COMMAND} "
+                         "and `navigator worker --redis ...` per GPU")
     bus = make_bus(config.redis_url)
     recorder = Recorder(bus, RecordingStore(config.recording_path)).start()
     host = None
     if config.embedded_workers:
         options = WorkerOptions(checkpoint_dir=config.data_dir / "checkpoints",
-                                device=None if config.device == "auto" else config.device)
+                                device=None if config.device == "auto" else config.device,
+                                data_roots=config.user_data_roots)
         host = WorkerHost(bus, options, max_sessions=config.embedded_workers).start()
-    app, socketio = create_app(config, bus)
+    app, socketio = create_app(config, bus, async_mode="threading")  # torch runs in-process
     mode = f"Redis {config.redis_url}" if config.lab_mode else "embedded worker, in-process bus"
     print(f"NAS Navigator on http://{config.host}:{config.port}/  ({mode}; "
           f"recordings in {config.recording_path})", flush=True)
@@ -124,20 +134,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from navigator.bus import make_bus
-    from navigator.worker import WorkerHost, WorkerOptions
+    from navigator.worker import WorkerOptions
+    from navigator.worker_host import WorkerHost
 
     config = resolve(WorkerConfig, _flags(args, "redis_url", "data_dir", "device", "max_sessions"),
                      args.config)
     if not config.redis_url:
         raise ValueError("a worker process needs --redis URL (or NAVIGATOR_REDIS_URL); "
                          "`navigator serve` runs an embedded worker without Redis")
+    if os.environ.get("NAVIGATOR_SECRET"):
+        # A worker runs analysts' searches and reads their files: a secret it holds is one a
+        # hostile input could leak. It never needs it (only the web process signs logins).
+        raise ValueError("NAVIGATOR_SECRET is set in this worker's environment: a worker never "
+                         "needs it and must not hold it; start it without (e.g. `env -u "
+                         "NAVIGATOR_SECRET navigator worker ...`, or a separate environment file)")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: one session, N ranks
         from navigator.ddp import run_worker_ranks
 
         return run_worker_ranks(config)
     bus = make_bus(config.redis_url)
     options = WorkerOptions(checkpoint_dir=config.checkpoint_dir, torch_threads=None,
-                            device=None if config.device == "auto" else config.device)
+                            device=None if config.device == "auto" else config.device,
+                            data_roots=config.user_data_roots)
     host = WorkerHost(bus, options, max_sessions=config.max_sessions,
                       lease_ttl_s=config.lease_ttl_s)
     print(f"worker {host.worker_id} waiting for sessions on {config.redis_url}", flush=True)

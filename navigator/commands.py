@@ -1,6 +1,7 @@
 """Analyst actions as validated commands.
 
-On the wire: ``{"type", "session", "user", "id", "args", "ts"}``. :func:`parse_command`
+On the wire: ``{"type", "session", "user", "id", "args", "ts"}`` and, once the web server
+has it, ``received_ts`` (its own clock). :func:`parse_command`
 checks the shape through :func:`supernet.validation.validate` (the envelope by
 :class:`Envelope`, the arguments by the model :data:`ARGS` names for the type: exactly
 the allowed arguments, right types and ranges, ``ts`` a finite unix time in seconds in
@@ -38,6 +39,9 @@ class CommandError(ValueError):
 
 MAX_FOCUS_ARCHS = 5000
 """Most architectures one ``focus`` command may name (bounds the message and the search's work)."""
+MAX_CSV_CHARS = 1_000_000
+"""The documented limit of a ``device_latencies`` CSV (1 MB of text); the socket's message
+limit (:data:`navigator.socket_guard.MAX_MESSAGE_CHARS`) leaves room for its JSON escaping."""
 MAX_TS = 1e11
 """``ts`` is unix seconds in [0, 1e11): any real clock, however skewed, but never a value in
 milliseconds (1.7e12) or one that overflows a date."""
@@ -112,8 +116,8 @@ class LatencyBudgetArgs(Args):
 
 class DeviceLatenciesArgs(Args):
     device: Annotated[Name, Field(description="a device name such as 'jetson-nano'")]
-    csv: Annotated[str, Field(min_length=1, max_length=1_000_000, description=(
-        "CSV text with columns arch,latency_ms (at most 1 MB)"))]
+    csv: Annotated[str, Field(min_length=1, max_length=MAX_CSV_CHARS, description=(
+        f"CSV text with columns arch,latency_ms (at most 1 MB: {MAX_CSV_CHARS:,} characters)"))]
 
 
 class EditTemplateArgs(Args):
@@ -150,6 +154,9 @@ class Envelope(Model):
     args: dict[str, Any] = {}
     ts: Annotated[float, Field(ge=0, lt=MAX_TS, allow_inf_nan=False, description=(
         "a number: unix time in seconds, from 0 to 1e11"))] = Field(default_factory=time.time)
+    # Set by the web server when the command arrives (any value a client sends is replaced).
+    received_ts: Annotated[float | None, Field(ge=0, lt=MAX_TS, allow_inf_nan=False, description=(
+        "a number: unix time in seconds, from 0 to 1e11"))] = None
 
 
 @dataclass
@@ -160,10 +167,14 @@ class Command:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     args: dict[str, Any] = field(default_factory=dict)
     ts: float = field(default_factory=time.time)
+    """When the client says it sent the command (its clock, validated but not trusted)."""
+    received_ts: float | None = None
+    """When the web server received it (its clock): what study exports can rely on."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "session": self.session, "user": self.user, "id": self.id,
+        wire = {"type": self.type, "session": self.session, "user": self.user, "id": self.id,
                 "args": self.args, "ts": self.ts}
+        return wire if self.received_ts is None else wire | {"received_ts": self.received_ts}
 
     @classmethod
     def from_dict(cls, data: Any) -> Command:
@@ -191,7 +202,8 @@ def parse_command(data: Any) -> Command:
                                      for p in exc.problems)) from None
     # The arguments stay as sent (no defaults added): workers and recordings see the wire form.
     return Command(type=envelope.type, session=envelope.session, user=envelope.user,
-                   id=envelope.id or uuid.uuid4().hex, args=dict(envelope.args), ts=envelope.ts)
+                   id=envelope.id or uuid.uuid4().hex, args=dict(envelope.args), ts=envelope.ts,
+                   received_ts=envelope.received_ts)
 
 
 def _envelope_reason(kind: str, problem: Problem) -> str:

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 from supernet.validation import InvalidData, Lax, Model, Problem, requirement, validate
 
 T = TypeVar("T", "ServerConfig", "WorkerConfig")
+MIN_SECRET = 32  # characters of a configured login secret: 128 bits as hex
 
 
 def default_data_dir() -> Path:
@@ -59,7 +60,12 @@ class ServerConfig(Model):
         "a positive number of hours, at most 8760 (a year)"))] = 12.0
     users_file: Directory | None = None  # default <data_dir>/users.json
     # folders whose files analysts may name (datasets, tables); see `user_data_roots`
-    data_roots: tuple[Directory, ...] | None = None
+    file_roots: list[Directory] | None = None
+    # the login cookie's Secure flag: None sets it exactly on requests that came over HTTPS
+    # (directly, or per X-Forwarded-Proto from a proxy gunicorn trusts: --forwarded-allow-ips)
+    cookie_secure: bool | None = None
+    # open sockets of one logged-in user (each holds a connection of the web); 0 = no limit
+    max_sockets_per_login: Annotated[int, Field(ge=0, description=">= 0 (0 = no limit)")] = 20
     _secret_generated: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
@@ -78,6 +84,12 @@ class ServerConfig(Model):
                 raise ValueError("lab mode (a Redis URL) needs a session secret: set "
                                  "NAVIGATOR_SECRET or 'secret' in the [server] section")
             self.secret = secrets.token_hex(16)
+        elif self.auth == "password" and len(self.secret) < MIN_SECRET:
+            # The value itself is never shown: it may be a real, if weak, secret.
+            raise ValueError(f"secret must have at least {MIN_SECRET} characters (128 bits) when "
+                             f"it protects logins (it has {len(self.secret)}); generate one with "
+                             f"`openssl rand -hex 32` or `python -c 'import secrets; "
+                             f"print(secrets.token_hex(32))'`")
         return self
 
     @property
@@ -105,9 +117,23 @@ class ServerConfig(Model):
     def user_data_roots(self) -> tuple[Path, ...] | None:
         """Where the embedded workers may read files an analyst names: anywhere for the local
         single-user default (the analyst owns the machine), else only the configured roots."""
-        if self.data_roots is not None:
-            return self.data_roots
+        if self.file_roots is not None:
+            return tuple(self.file_roots)
         return None if self.auth == "none" else (self.data_dir / "datasets",)
+
+    @model_validator(mode="after")
+    def _embedded_device_exists(self) -> ServerConfig:
+        """Embedded workers train in this process, so a GPU it lacks is a startup error; torch
+        is imported only then (the lab's web, with no embedded workers, never imports it)."""
+        if self.embedded_workers and self.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError(f"device must be 'auto' or 'cpu': no CUDA device is available "
+                                 f"on this machine for the embedded workers, got {self.device!r} "
+                                 f"(or serve with --embedded-workers 0 and run `navigator "
+                                 f"worker` on the GPU hosts)")
+        return self
 
 
 class WorkerConfig(Model):
@@ -118,7 +144,7 @@ class WorkerConfig(Model):
     # a dead worker's sessions are taken over after at most this long
     lease_ttl_s: Annotated[float, Field(gt=0, description="a positive number of seconds")] = 10.0
     # folders whose files analysts may name; default <data_dir>/datasets
-    data_roots: tuple[Directory, ...] | None = None
+    file_roots: list[Directory] | None = None
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -127,19 +153,24 @@ class WorkerConfig(Model):
     @property
     def user_data_roots(self) -> tuple[Path, ...]:
         """A lab worker serves users it does not know: it reads only under admin-chosen roots."""
-        return self.data_roots if self.data_roots is not None else (self.data_dir / "datasets",)
+        return tuple(self.file_roots) if self.file_roots is not None else (self.data_dir / "datasets",)
 
 
 def _coerce(name: str, raw: str, target: Any, origin: str) -> Any:
     """An environment variable's text as the field's scalar type; the model checks the rest.
     A list of folders is separated by the platform's path separator, as in PATH."""
-    if name == "data_roots":
+    if name == "file_roots":
         return [part for part in raw.split(os.pathsep) if part]
     if target is int:
         try:
             return int(raw)
         except ValueError:
             raise ValueError(f"{origin}: {name} must be an integer, got {raw!r}") from None
+    if target in (bool, bool | None):
+        flag = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if raw.strip().lower() not in flag:
+            raise ValueError(f"{origin}: {name} must be true or false, got {raw!r}")
+        return flag[raw.strip().lower()]
     if target is float:
         try:
             return float(raw)
@@ -186,6 +217,8 @@ def resolve(cls: type[T], cli: Mapping[str, Any] | None = None, toml_path: str |
 
 
 def _explain(problem: Problem, sources: Mapping[str, str], section: str) -> str:
+    """The problem with its source; a check across fields whose message starts with a field's
+    name ("secret must ...") is that field's."""
     name = problem.keys[0] if problem.kind == "unknown" and not problem.path else \
-        (str(problem.path[0]) if problem.path else "")
+        (str(problem.path[0]) if problem.path else problem.expected.partition(" ")[0])
     return f"{sources.get(name, f'{section} config')}: {problem.describe()}"

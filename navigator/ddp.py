@@ -5,7 +5,7 @@ Why: one search whose supernet steps are too slow for one GPU trains on N GPUs w
 
 Who does what:
 
-- **Rank 0** is the ordinary worker: a :class:`~navigator.worker.WorkerHost` (one session
+- **Rank 0** is the ordinary worker: a :class:`~navigator.worker_host.WorkerHost` (one session
   at a time, since every rank trains it) that alone talks to the bus, obeys commands,
   evaluates, publishes and checkpoints. Its :class:`~navigator.worker.SessionWorker` holds a
   :class:`RankLink` that tells the other ranks what to do.
@@ -64,8 +64,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.distributed as dist
 
+from supernet.configs import EngineConfig
 from supernet.distributed import DistributedContext, distribute_engine
-from supernet.engine import EngineConfig, SearchEngine
+from supernet.engine import SearchEngine
 from supernet.train import read_checkpoint
 
 if TYPE_CHECKING:
@@ -365,7 +366,8 @@ def follow(context: DistributedContext, data_roots: tuple[Path, ...] | None = No
 def _serve(config: WorkerConfig, context: DistributedContext, heartbeat_s: float) -> int:
     """Rank 0: the ordinary worker host, one session at a time, with a RankLink."""
     from navigator.bus import make_bus
-    from navigator.worker import WorkerHost, WorkerOptions
+    from navigator.worker import WorkerOptions
+    from navigator.worker_host import WorkerHost
 
     assert config.redis_url
     bus = make_bus(config.redis_url)

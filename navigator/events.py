@@ -121,7 +121,8 @@ class CommandAck(Payload):
     effective: str = "next step boundary"
     detail: str = ""
     args: dict[str, Any] = field(default_factory=dict)
-    sent_ts: float = 0.0
+    sent_ts: float = 0.0  # the client's clock (Command.ts)
+    received_ts: float | None = None  # the web server's clock (Command.received_ts)
 
 
 @dataclass
@@ -131,8 +132,13 @@ class CommandRejected(Payload):
     command: str
     user: str
     reason: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)  # long ones as a digest (socket_guard)
     sent_ts: float = 0.0
+    received_ts: float | None = None
+    # refusals of this user left unrecorded since the previous one (rate limit)
+    suppressed: int = 0
+    # the sender may not steer the session: recorded, but kept off its owner's timeline
+    unauthorized: bool = False
 
 
 @dataclass

@@ -7,6 +7,10 @@ it saw and first gets what it missed, so reconnects and late tabs have no gaps. 
 from the UI and from raw sockets are validated here, against the acting user's rights,
 before they travel to the worker over the bus. It also keeps the sockets' logins, so that
 a logout or an expired login ends them.
+
+Whatever a client names costs nothing until it is known to exist: a session id that no
+event was ever published for gets a reason, never a view, a relay thread, a room or a
+command queue (:mod:`navigator.socket_guard` holds the other limits).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from dash.exceptions import PreventUpdate
 from flask import has_request_context, request
 from flask_socketio import SocketIO, join_room
 
@@ -27,7 +30,16 @@ from navigator.commands import Command, CommandError, parse_command
 from navigator.events import CommandAck, CommandRejected, Event, SessionState
 from navigator.lab import QueueMonitor, check_quota
 from navigator.session_view import SessionView
-from supernet.engine import EngineConfig
+from navigator.socket_guard import (
+    MAX_ID_CHARS,
+    MAX_JOINS_PER_SOCKET,
+    RejectionLimiter,
+    bounded,
+    bounded_args,
+    encodable,
+)
+from supernet.configs import EngineConfig
+from supernet.templates import check_template_size
 
 THROTTLED = frozenset({"train_progress", "checkpoint"})  # relayed in batches, not one by one
 
@@ -37,7 +49,8 @@ class LiveHub:
 
     def __init__(self, bus: EventBus, socketio: SocketIO, user: str = LOCAL_USER,
                  batch_interval_s: float = 0.3, coalesce_s: float = 0.015,
-                 policy: AccessPolicy | None = None, max_sessions_per_user: int = 2) -> None:
+                 policy: AccessPolicy | None = None, max_sessions_per_user: int = 2,
+                 max_sockets_per_login: int = 20) -> None:
         self.bus = bus
         self.batch_interval_s = batch_interval_s
         self.coalesce_s = coalesce_s
@@ -49,6 +62,10 @@ class LiveHub:
         self.socket_lifetime_s = 12 * 3600.0
         # sid -> (user at connect, expiry, login id): a logout ends that login's sockets
         self._sockets: dict[str, tuple[str, float, str]] = {}
+        self.max_sockets_per_login = max_sockets_per_login  # ServerConfig's; 0 = no limit
+        self._joined: dict[str, set[str]] = {}  # sid -> sessions whose rooms it is in
+        self._existing: set[str] = set()  # sessions known to exist (they never stop existing)
+        self.rejections = RejectionLimiter()  # refusals recorded on session streams, per user
         self._views: dict[str, SessionView] = {}
         self._relayed: dict[str, int] = {}  # last seq relayed to each session's room
         self._relay_locks: dict[str, threading.Lock] = {}
@@ -71,15 +88,23 @@ class LiveHub:
                 return name
         return self._user
 
-    def connect(self, sid: str, user: str, login_ts: float, login_id: str = "") -> bool:
+    def connect(self, sid: str, user: str, login_ts: float, login_id: str = "") -> str | None:
         """Remember a socket's user until their login expires: ``login_ts`` (when they logged
         in) + the login lifetime, not connect time + lifetime, so a socket opened late in a
-        login does not outlive it. False (nothing remembered) when it has already expired."""
+        login does not outlive it. Returns why the socket is refused (nothing remembered):
+        the login expired, or the user already holds ``max_sockets_per_login`` sockets (each
+        costs the server a connection; a browser tab needs one)."""
         expires = login_ts + self.socket_lifetime_s
-        if time.time() >= expires:
-            return False
-        self._sockets[sid] = (user, expires, login_id)
-        return True
+        now = time.time()
+        if now >= expires:
+            return "your login expired: log in again"
+        with self._lock:
+            held = sum(1 for u, until, _ in self._sockets.values() if u == user and now < until)
+            if self.max_sockets_per_login and held >= self.max_sockets_per_login:
+                return (f"too many connections: {user} already has {held} open (the limit is "
+                        f"{self.max_sockets_per_login}); close some tabs or scripts and reload")
+            self._sockets[sid] = (user, expires, login_id)
+        return None
 
     def end_login(self, login_id: str) -> None:
         """Close the sockets of a login that ended (/logout): from now on they act as nobody."""
@@ -89,17 +114,36 @@ class LiveHub:
             self.socketio.server.disconnect(sid, namespace="/")
 
     def disconnect(self, sid: str) -> None:
-        self._sockets.pop(sid, None)
+        with self._lock:
+            self._sockets.pop(sid, None)
+            self._joined.pop(sid, None)
 
     def socket_user(self, sid: str) -> str:
         """The user a socket logged in as, until its login would have expired."""
         user, expires, _ = self._sockets.get(sid, (self._user, float("inf"), ""))
         return user if time.time() < expires else ""
 
+    def exists(self, session: str) -> bool:
+        """Whether any event was ever published for ``session``. Asking about an unknown id
+        leaves nothing behind (``bus.sessions()``, not a per-id lookup that makes a stream)."""
+        if session in self._existing:
+            return True
+        if session in self.bus.sessions():
+            self._existing.add(session)
+            return True
+        return False
+
     def view(self, session: str) -> SessionView:
-        if (self.policy.login_required and has_request_context()
-                and self.policy.watch_problem(self.user, session)):
-            raise PreventUpdate  # a Dash view of a session this user may not watch
+        """The live view of ``session``; :class:`AccessDenied` in a request of a user who may
+        not watch it. A session that does not exist (yet) gets an empty view that nobody
+        keeps, so no id costs memory or a thread before its first event."""
+        if self.policy.login_required and has_request_context():
+            problem = (self.policy.watch_problem(self.user, session) if self.exists(session)
+                       else f"no session {bounded(session, MAX_ID_CHARS)!r}")
+            if problem:
+                raise AccessDenied(problem)
+        if session not in self._views and not self.exists(session):
+            return SessionView(session)
         with self._lock:
             if session not in self._views:
                 self._views[session] = SessionView(session)
@@ -120,7 +164,10 @@ class LiveHub:
                 wait = min(wait, self.coalesce_s)
             fresh = subscription.drain(wait)
             for event in fresh:
-                view.apply(event)
+                try:
+                    view.apply(event)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    pass  # a malformed event: the view skips it, the room still gets it
             batch.extend(fresh)
             if not batch:
                 continue
@@ -136,8 +183,19 @@ class LiveHub:
 
     def _relay(self, session: str, events: list[Event]) -> None:
         with self._relay_lock(session):
-            self.socketio.emit("events", [e.to_dict() for e in events], to=session)
+            self._emit_events(events, session)
             self._relayed[session] = events[-1].seq
+
+    def _emit_events(self, events: list[Event], to: str) -> None:
+        """Send events to a room or socket. A batch that cannot be encoded (an event holding
+        an integer of thousands of digits, say) is sent again with each such event replaced
+        by an ``error`` event of the same seq: the relay thread lives on, browsers see no gap
+        and the recording keeps the original."""
+        batch = [e.to_dict() for e in events]
+        try:
+            self.socketio.emit("events", batch, to=to)
+        except (TypeError, ValueError, OverflowError):
+            self.socketio.emit("events", [encodable(item) for item in batch], to=to)
 
     def _relay_lock(self, session: str) -> threading.Lock:
         with self._lock:
@@ -161,13 +219,15 @@ class LiveHub:
             missed = [e for e in self.bus.history(session, max(int(after_seq), 0))
                       if e.seq <= relayed] if relayed > after_seq else []
             if missed:
-                self.socketio.emit("events", [e.to_dict() for e in missed], to=sid)
+                self._emit_events(missed, sid)
         return len(missed)
 
     def start_session(self, config: dict[str, Any], owner: str) -> str:
         """Validate a search configuration and queue it for a worker; returns the session id."""
         if self.policy.login_required and not owner:
             raise CommandError("login required to start a search (your login may have expired)")
+        if isinstance(config, dict) and isinstance(config.get("template"), dict):
+            check_template_size(config["template"])  # microseconds, before any parsing
         engine_config = EngineConfig.from_dict(config)
         session = f"s-{uuid.uuid4().hex[:8]}"
         with self._start_lock:  # two quick starts must not both pass the quota
@@ -185,13 +245,44 @@ class LiveHub:
         """Validate and forward an analyst action from the UI."""
         if not session:
             raise CommandError("no session yet: start a search first")
-        command = parse_command({"type": kind, "session": session, "user": self.user,
-                                 "args": args or {}})
-        self.authorize(command)
+        return self.submit({"type": kind, "session": session, "args": args or {}})
+
+    def submit(self, message: dict[str, Any]) -> Command:
+        """Validate a command message from a socket or the UI and forward it to the session's
+        worker: its shape, that the session exists, a template's size, the sender's rights.
+        The sender is who the server says (a ``user`` naming anyone else is forged) and
+        ``received_ts`` the server's clock; CommandError says why a command is refused."""
+        command = parse_command(message | {"user": self.user, "received_ts": time.time()})
+        if not self.exists(command.session):
+            raise CommandError(f"no session {command.session!r}: start a search first (a "
+                               "command is only accepted for a session that exists)")
+        if command.type == "edit_template":
+            try:
+                check_template_size(command.args["template"])
+            except ValueError as exc:
+                raise CommandError(f"edit_template: {exc}") from None
+        self.authorize(command, message.get("user"))
         self.bus.send_command(command)
         return command
 
     def _join_problem(self, sid: str, session: str) -> str | None:
+        """Why socket ``sid`` may not join ``session``'s room; None after counting it in."""
+        if not self.exists(session):
+            return f"no session {bounded(session, MAX_ID_CHARS)!r}: it was never started"
+        problem = self._watch_problem(sid, session)
+        if problem:
+            return problem
+        with self._lock:
+            if not self.socketio.server.manager.is_connected(sid, "/"):
+                return f"no open connection {bounded(sid, MAX_ID_CHARS)!r}"
+            joined = self._joined.setdefault(sid, set())
+            if session not in joined and len(joined) >= MAX_JOINS_PER_SOCKET:
+                return (f"this connection already follows {len(joined)} sessions (the limit "
+                        f"is {MAX_JOINS_PER_SOCKET}): open another connection")
+            joined.add(session)
+        return None
+
+    def _watch_problem(self, sid: str, session: str) -> str | None:
         if not self.policy.login_required:
             return None
         user = self.socket_user(sid)
@@ -202,11 +293,20 @@ class LiveHub:
         return self.policy.watch_problem(user, session)
 
     def _reject(self, command: Command, reason: str) -> CommandError:
-        """Record a refused command on the session's stream (when it exists) and say why."""
-        if self.policy.access(command.session).exists:
-            self.bus.publish(command.session, CommandRejected(
-                command_id=command.id, command=command.type, user=self.user or "anonymous",
-                reason=reason, args=command.args, sent_ts=command.ts))
+        """Record a refused command on the session's stream (when it exists) and say why.
+
+        Anyone can send commands to any session they can name, so what is recorded is
+        bounded: a digest of long arguments, a cut reason, and at most a burst of refusals
+        per user then one every few seconds (``suppressed`` counts those left out)."""
+        if self.exists(command.session):
+            user = self.user or "anonymous"
+            record, suppressed = self.rejections.admit(user)
+            if record:
+                self.bus.publish(command.session, CommandRejected(
+                    command_id=bounded(command.id, MAX_ID_CHARS), command=command.type,
+                    user=user, reason=bounded(reason), args=bounded_args(command.args),
+                    sent_ts=command.ts, received_ts=command.received_ts, suppressed=suppressed,
+                    unauthorized=self.policy.steer_problem(self.user, command.session) is not None))
         return CommandError(reason)
 
     def authorize(self, command: Command, claimed: Any = None) -> None:
@@ -224,8 +324,10 @@ class LiveHub:
             raise CommandError("share: 'session' must be a non-empty session id")
         if not isinstance(args, dict) or set(args) != {"with"}:
             raise CommandError("share: args must be {'with': '*' | [user names] | []}")
+        if not self.exists(session):
+            raise CommandError(f"share: no session {session!r}")
         command = Command(type=SHARE, session=session, user=self.user, args=dict(args),
-                          id=str(message.get("id") or uuid.uuid4().hex))
+                          id=str(message.get("id") or uuid.uuid4().hex), received_ts=time.time())
         try:
             audience = self.policy.share(self.user, session, args["with"])
         except AccessDenied as exc:
@@ -234,7 +336,8 @@ class LiveHub:
         shown = "everyone" if audience == "*" else ", ".join(audience) or "nobody (private)"
         self.bus.publish(session, CommandAck(
             command_id=command.id, command=SHARE, user=self.user, effective="now",
-            detail=f"read-only for {shown}", args={"with": audience}, sent_ts=command.ts))
+            detail=f"read-only for {shown}", args={"with": audience}, sent_ts=command.ts,
+            received_ts=command.received_ts))
         self.policy.shared(session, audience)
         return command
 

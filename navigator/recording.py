@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from navigator.bus import EventBus, Subscription
 from navigator.events import SCHEMA_VERSION, Event
-from navigator.tabular_io import write_rows
+from navigator.tabular_io import check_format, private_file, write_rows
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the tables as first released. IF NOT EXISTS: a file from before versioning
@@ -76,22 +75,17 @@ class SessionInfo:
         return self.__dict__.copy()
 
 
-def private_file(path: Path) -> Path:
-    """Create ``path`` readable by its owner only (0600), or tighten an existing file to that.
-
-    Recordings hold configs, command texts and user names, and once held the server secret:
-    other local users must not read them. SQLite gives the -wal and -shm files the database
-    file's mode, so creating that one 0600 covers all three.
-    """
+@contextlib.contextmanager
+def _transaction(cur: sqlite3.Cursor) -> Iterator[None]:
+    """One write transaction, rolled back on any error. IMMEDIATE takes the write lock up
+    front, so a second writer waits at BEGIN instead of failing half-way through."""
+    cur.execute("BEGIN IMMEDIATE")
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    except OSError as exc:
-        raise ValueError(f"cannot create or open {path}: {exc.strerror}") from None
-    if path.stat().st_mode & 0o077:
-        # another user's file cannot be tightened by us; it still opens, as it did before
-        with contextlib.suppress(PermissionError):
-            os.chmod(path, 0o600)
-    return path
+        yield
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
 
 
 class RecordingStore:
@@ -123,16 +117,12 @@ class RecordingStore:
                     f"{self.path} is a recording of schema version {version}; this navigator "
                     f"reads versions up to {RECORDING_VERSION}: open it with the navigator "
                     "version that wrote it")
-            cur.execute("BEGIN IMMEDIATE")
-            try:  # another process may have migrated it between our read and our lock
+            with _transaction(cur):
+                # another process may have migrated it between our read and our lock
                 if int(cur.execute("PRAGMA user_version").fetchone()[0]) == version:
                     for statement in MIGRATIONS[version]:
                         cur.execute(statement)
                     cur.execute(f"PRAGMA user_version = {version + 1}")
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         with self._lock:
@@ -142,8 +132,7 @@ class RecordingStore:
         """Record one event (and the action it reports); False if it was already there."""
         with self._lock:
             cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(cur):
                 cur.execute("INSERT OR IGNORE INTO events (session, seq, type, ts, data, "
                             "event_schema) VALUES (?, ?, ?, ?, ?, ?)",
                             (event.session, event.seq, event.type, event.ts,
@@ -151,10 +140,6 @@ class RecordingStore:
                 inserted = cur.rowcount == 1
                 if inserted:
                     self._index(cur, event)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
         return inserted
 
     def _index(self, cur: sqlite3.Cursor, event: Event) -> None:
@@ -222,15 +207,21 @@ class RecordingStore:
         return [Event(type=t, session=session, data=json.loads(d), seq=s, ts=ts)
                 for s, t, ts, d, _ in rows]
 
-    def actions(self, session: str | None = None) -> list[dict[str, Any]]:
-        query = f"SELECT {', '.join(ACTION_COLUMNS)} FROM actions"
-        params: tuple = ()
-        if session is not None:
-            query += " WHERE session = ?"
-            params = (session,)
+    def _select(self, table: str, columns: Sequence[str], order: str,
+                **equal: str | None) -> list[dict[str, Any]]:
+        """``columns`` of the rows of ``table`` whose named columns equal the given values
+        (None: any value); table and column names are this module's constants, never input."""
+        wanted = {column: value for column, value in equal.items() if value is not None}
+        query = f"SELECT {', '.join(columns)} FROM {table}"
+        if wanted:
+            query += " WHERE " + " AND ".join(f"{column} = ?" for column in wanted)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY session, seq", params).fetchall()
-        return [dict(zip(ACTION_COLUMNS, r)) | {"args": json.loads(r[5])} for r in rows]
+            rows = self._db.execute(f"{query} ORDER BY {order}", tuple(wanted.values())).fetchall()
+        return [dict(zip(columns, r)) for r in rows]
+
+    def actions(self, session: str | None = None) -> list[dict[str, Any]]:
+        return [row | {"args": json.loads(row["args"])}
+                for row in self._select("actions", ACTION_COLUMNS, "session, seq", session=session)]
 
     def save_study(self, name: str, spec: dict[str, Any]) -> None:
         """Create or replace a study definition (validated by :class:`navigator.study.Study`)."""
@@ -245,14 +236,7 @@ class RecordingStore:
 
     def study_sessions(self, study: str | None = None) -> list[dict[str, Any]]:
         """Who sat at which session of a study (all studies when ``study`` is None)."""
-        query = f"SELECT {', '.join(STUDY_SESSION_COLUMNS)} FROM study_sessions"
-        params: tuple = ()
-        if study is not None:
-            query += " WHERE study = ?"
-            params = (study,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY joined_ts", params).fetchall()
-        return [dict(zip(STUDY_SESSION_COLUMNS, r)) for r in rows]
+        return self._select("study_sessions", STUDY_SESSION_COLUMNS, "joined_ts", study=study)
 
     def replay(self, session: str, speed: float = 1.0,
                sleep: Callable[[float], None] = time.sleep) -> Iterator[Event]:
@@ -268,8 +252,7 @@ class RecordingStore:
 
     def export(self, session: str, out_dir: str | Path, fmt: str = "jsonl") -> dict[str, Path]:
         """Write an events table and an actions table (``jsonl`` or ``csv``) for analysis."""
-        if fmt not in ("jsonl", "csv"):
-            raise ValueError(f"export format must be 'jsonl' or 'csv', got {fmt!r}")
+        check_format(fmt)
         self.session(session)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -278,7 +261,7 @@ class RecordingStore:
                   "actions": (self.actions(session), ACTION_COLUMNS)}
         paths = {}
         for key, (rows, columns) in tables.items():
-            paths[key] = private_file(out / f"{session}-{key}.{fmt}")
+            paths[key] = out / f"{session}-{key}.{fmt}"
             write_rows(paths[key], rows, columns, fmt)
         return paths
 

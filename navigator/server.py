@@ -3,15 +3,17 @@
 :func:`create_server` puts a Socket.IO server on a Flask app (the UI's, in the composition
 root ``navigator/wsgi.py``), guards it with logins when the configuration asks for them and
 registers the socket messages: ``join`` {session, after_seq}, ``command`` {command dict},
-``start`` {config} (``navigator/lab.py``) and, by the study service, ``ui_action``. Threading
-async mode: no monkey-patching, so PyTorch in an embedded worker is safe. Nothing here
+``start`` {config} (``navigator/lab.py``) and, by the study service, ``ui_action``. The
+async mode is the caller's: ``threading`` for ``navigator serve`` (no monkey-patching, so
+PyTorch in an embedded worker is safe), ``gevent`` for the lab web under gunicorn's gevent
+worker (a greenlet per socket, not a thread; that process imports no torch). Nothing here
 knows the UI: it only sees the hub (:mod:`navigator.hub`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask, request
 from flask import session as flask_session
@@ -27,10 +29,13 @@ from navigator.auth import (
     session_lifetime,
 )
 from navigator.bus import EventBus
-from navigator.commands import CommandError, parse_command
-from navigator.config import ServerConfig
+from navigator.commands import CommandError
+from navigator.config import ServerConfig, is_loopback
 from navigator.hub import LiveHub
 from navigator.lab import register_start_handler
+from navigator.socket_guard import Gate, harden
+
+MAX_AFTER_SEQ = 2**53  # what a browser's number holds exactly
 
 
 def _sid() -> str:
@@ -61,8 +66,10 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         if not user:
             raise ConnectionRefusedError(refusal() if refusal else "login required")
         login_id = flask_session.get("login_id")
-        if not hub.connect(_sid(), user, _login_ts(), login_id if isinstance(login_id, str) else ""):
-            raise ConnectionRefusedError("your login expired: log in again")
+        problem = hub.connect(_sid(), user, _login_ts(),
+                              login_id if isinstance(login_id, str) else "")
+        if problem:
+            raise ConnectionRefusedError(problem)
 
     @socketio.on("disconnect")
     def on_disconnect(*_reason: Any) -> None:
@@ -79,8 +86,9 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
             emit("command_error", {"reason": "join needs {'session': <id>, 'after_seq': <int>}"})
             return
         after = message.get("after_seq", 0)
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            emit("command_error", {"reason": "after_seq must be a non-negative integer"})
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_AFTER_SEQ:
+            emit("command_error", {"reason": "after_seq must be a non-negative integer "
+                                             f"(at most {MAX_AFTER_SEQ})"})
             return
         hub.join(_sid(), message["session"], after)
 
@@ -92,13 +100,7 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
                 raise CommandError(f"a command must be a JSON object, got {type(message).__name__}")
             if not hub.user:
                 raise CommandError("your login expired: log in again")
-            if message.get("type") == SHARE:
-                command = hub.share(message)
-            else:
-                # The sender is who the server says; a 'user' naming anyone else is forged.
-                command = parse_command(message | {"user": hub.user})
-                hub.authorize(command, message.get("user"))
-                hub.bus.send_command(command)
+            command = hub.share(message) if message.get("type") == SHARE else hub.submit(message)
         except CommandError as exc:
             emit("command_error", {"reason": str(exc)})
             return
@@ -112,24 +114,38 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         emit("command_error", {"reason": f"server could not handle the message: {exc}"})
 
 
+AsyncMode = Literal["threading", "gevent"]
+"""How Flask-SocketIO waits on sockets: ``gevent`` needs a monkey-patched process."""
+
+
 def create_server(flask_app: Flask, config: ServerConfig, bus: EventBus,
-                  users: UserStore | None = None) -> tuple[SocketIO, LiveHub]:
+                  users: UserStore | None = None, *, async_mode: AsyncMode = "threading"
+                  ) -> tuple[SocketIO, LiveHub]:
     """The Socket.IO server on ``flask_app`` and its hub (also ``extensions["navigator_hub"]``);
     with ``config.auth == "password"`` every route and socket needs a login (users from
     ``users`` or the config's users file)."""
     flask_app.config["SECRET_KEY"] = config.secret
-    socketio = SocketIO(flask_app, async_mode="threading", cors_allowed_origins=None,
-                        logger=False, engineio_logger=False)
+    # One socket's messages are handled in the order they were sent (a prune, then its
+    # restore; the UI actions a study records): no handler thread per message.
+    socketio = SocketIO(flask_app, async_mode=async_mode, cors_allowed_origins=None,
+                        async_handlers=False, logger=False, engineio_logger=False)
     login = config.login_required
     if login:
         users = users or UserStore.from_config(config)
     policy = AccessPolicy(bus, users, login_required=login)
     hub = LiveHub(bus, socketio, user="" if login else LOCAL_USER, policy=policy,
-                  max_sessions_per_user=config.max_sessions_per_user)
+                  max_sessions_per_user=config.max_sessions_per_user,
+                  max_sockets_per_login=config.max_sockets_per_login)
     if login and users is not None:
         hub.request_user = install_login(flask_app, users, config, on_logout=hub.end_login)
         hub.socket_lifetime_s = session_lifetime(config).total_seconds()
     flask_app.extensions["navigator_hub"] = hub
     _register_socket_handlers(socketio, hub, lambda: cookie_problem(flask_app))
     register_start_handler(socketio, hub)  # socket "start" for headless clients (navigator/lab.py)
+    # Strict JSON and message limits on the socket; in front of every route, the Host check of
+    # the embedded default (loopback, no login: a rebound name must not reach it) and the
+    # HTTP body limit. The lab has logins: a page of another site carries no cookie of ours.
+    harden(socketio)
+    flask_app.wsgi_app = Gate(flask_app.wsgi_app,  # type: ignore[method-assign]
+                              loopback_only=is_loopback(config.host) and not login)
     return socketio, hub

@@ -62,6 +62,7 @@ class SessionView:
         self.running_since: float | None = None  # ts of the first "running": a study's clock
         self.study: dict[str, Any] = {}  # the session's StudyJoined, if it is in a study
         self.ui_state: dict[str, dict[str, Any]] = {}  # last detail of each ui_action kind
+        self.unauthorized_commands = 0  # refused commands of users without the right to steer
 
     def apply(self, event: Event) -> None:
         """Fold one event in; events at or below ``last_seq`` are ignored (replays are safe)."""
@@ -130,6 +131,9 @@ class SessionView:
                               "text": f"{d['command']} {_args(d.get('args'))} accepted: {d.get('detail', '')}"})
 
     def _on_command_rejected(self, d: dict[str, Any], ts: float) -> None:
+        if d.get("unauthorized"):  # anyone can name the session: not the owner's story
+            self.unauthorized_commands += 1
+            return
         self.timeline.append({"ts": ts, "kind": "rejected", "user": d["user"],
                               "text": f"{d['command']} {_args(d.get('args'))} rejected: {d['reason']}"})
 

@@ -6,14 +6,9 @@ evaluate a generation, publish candidates, fitness, leaderboard and steering, an
 checkpoint. Commands therefore take effect at the next step boundary, and a
 rejected command leaves everything as it was (it is tried on a copy first).
 
-A :class:`WorkerHost` takes session requests from the bus and runs workers: threads
-in the embedded default, or a ``navigator worker`` process per GPU on the lab server.
-A worker started for a session that has a checkpoint resumes from it.
-
-Each running session is covered by a lease (``navigator/bus/lease.py``): a host
-claims it before starting the worker, a heartbeat renews it, and hosts look for
-live sessions whose lease expired (their worker died) and take them over from
-the checkpoint. A worker whose lease was taken stops without checkpointing.
+Workers are started by a :class:`~navigator.worker_host.WorkerHost`. A worker started
+for a session that has a checkpoint resumes from it; a worker whose lease was taken
+stops without checkpointing.
 """
 
 from __future__ import annotations
@@ -26,10 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from navigator.bus import EventBus
-from navigator.bus.lease import SessionLease, new_worker_id
+from navigator.bus.lease import SessionLease
 from navigator.commands import STEERING_COMMANDS, Command, apply_steering
 from navigator.events import (
     Candidates,
@@ -46,14 +39,14 @@ from navigator.events import (
     Steering,
     TrainProgressEvent,
 )
+from supernet.configs import EngineConfig
 from supernet.data import Dataset
-from supernet.engine import EngineConfig
 from supernet.engines import Engine, open_engine
 from supernet.export import build_standalone, train_standalone, write_standalone
 from supernet.hardware import load_latency_csv
 from supernet.latency_budget import HOST
 from supernet.projection import MapProjector
-from supernet.train import TrainConfig, TrainProgress
+from supernet.train import TrainProgress
 
 if TYPE_CHECKING:
     from navigator.ddp import RankLink
@@ -313,11 +306,11 @@ class SessionWorker:
         except ValueError as exc:
             self.bus.publish(self.session, CommandRejected(
                 command_id=command.id, command=command.type, user=command.user, reason=str(exc),
-                args=command.args, sent_ts=command.ts))
+                args=command.args, sent_ts=command.ts, received_ts=command.received_ts))
             return
         self.bus.publish(self.session, CommandAck(
             command_id=command.id, command=command.type, user=command.user, detail=detail,
-            args=command.args, sent_ts=command.ts))
+            args=command.args, sent_ts=command.ts, received_ts=command.received_ts))
         if command.type in STEERING_COMMANDS:
             self._publish_steering()
 
@@ -431,174 +424,3 @@ class SessionWorker:
         self.bus.publish(self.session, Exported(arch=args["arch"],
                                                 files={k: str(v) for k, v in files.items()}))
         return f"exported to {out}"
-
-
-class WorkerHost:
-    """Takes session requests from the bus and runs each in its own thread.
-
-    Every ``lease_ttl_s / 3`` the host announces itself (so the web process can tell
-    "all workers busy" from "no worker at all") and looks for live sessions whose
-    lease expired, taking them over while it has a free slot. The checkpoint
-    directory must be shared by all hosts that may take each other's sessions over
-    (the same machine, or a network file system).
-    """
-
-    def __init__(self, bus: EventBus, options: WorkerOptions, max_sessions: int = 1,
-                 worker_id: str | None = None, lease_ttl_s: float = 10.0) -> None:
-        if options.torch_threads:
-            # CPU training shares the process with the web server, the bus and UMAP threads;
-            # OpenMP workers spin-waiting against them made a tiny epoch 20x slower (0.27 s
-            # with one thread vs 6.1 s with two, measured with one busy Python thread).
-            torch.set_num_threads(options.torch_threads)
-        if lease_ttl_s <= 0:
-            raise ValueError(f"lease_ttl_s must be positive, got {lease_ttl_s!r}")
-        self.bus = bus
-        self.options = options
-        self.max_sessions = max_sessions
-        self.worker_id = worker_id or new_worker_id()
-        self.lease_ttl_s = lease_ttl_s
-        self.coordinator = bus.coordinator()
-        self.link: RankLink | None = None  # under torchrun: given to its one session (ddp.py)
-        self.workers: dict[str, tuple[SessionWorker, threading.Thread]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_beat = 0.0
-
-    def busy(self) -> int:
-        return sum(1 for _, t in self.workers.values() if t.is_alive())
-
-    def start_session(self, request: dict[str, Any], took_over_from: str | None = None
-                      ) -> SessionWorker | None:
-        """Claim ``{"session", "owner", "config"}`` and run it on a thread; bad configs are reported.
-
-        Returns None when another worker holds the session's lease (nothing to do).
-        """
-        session = request["session"]
-        try:
-            config = EngineConfig.from_dict(request.get("config") or {})
-            if self.options.device:
-                config.train = TrainConfig.from_dict(config.train.to_dict() | {"device": self.options.device})
-        except (ValueError, TypeError) as exc:
-            self.coordinator.unregister(session)
-            self.bus.publish(session, Error(message=f"invalid search configuration: {exc}"))
-            self.bus.publish(session, SessionState(state="failed", message=str(exc)))
-            raise ValueError(str(exc)) from None
-        entry = {"session": session, "owner": request.get("owner", "local"),
-                 "config": request.get("config") or {}, "worker": self.worker_id,
-                 "since": time.time()}
-        if not self._claim(session, entry, takeover=took_over_from is not None):
-            return None
-        worker = SessionWorker(self.bus, session, config, self.options,
-                               owner=request.get("owner", "local"))
-        worker.worker_id = self.worker_id
-        worker.took_over_from = took_over_from
-        worker.link = self.link
-
-        def lost() -> None:
-            worker.stopped = True
-
-        worker.lease = SessionLease(self.coordinator, session, self.worker_id, self.lease_ttl_s,
-                                    on_lost=lost).start()
-        worker.on_finish = lambda outcome: self._finished(worker, outcome)
-        thread = threading.Thread(target=self._run_worker, args=(worker,),
-                                  name=f"session-{session}", daemon=True)
-        self.workers[session] = (worker, thread)
-        thread.start()
-        self._last_beat = 0.0  # announce the busier host at once
-        return worker
-
-    def _claim(self, session: str, entry: dict[str, Any], takeover: bool) -> bool:
-        """Take the lease; waits out a queue monitor that is publishing positions right now."""
-        deadline = time.monotonic() + 5.0
-        while True:
-            claimed = self.coordinator.claim(session, self.worker_id, self.lease_ttl_s, entry,
-                                             takeover=takeover)
-            if claimed is not None or time.monotonic() > deadline:
-                return bool(claimed)
-            time.sleep(0.02)
-
-    def _finished(self, worker: SessionWorker, outcome: str) -> None:
-        """Before the final state is published: a stopped or failed session leaves the registry
-        (nobody resumes it); a handed-over one stays there for another host to take."""
-        if outcome != "handover":
-            self.coordinator.unregister(worker.session)
-        self._last_beat = 0.0
-        if worker.lease is not None:
-            worker.lease.release()
-
-    @staticmethod
-    def _run_worker(worker: SessionWorker) -> None:
-        try:
-            worker.run()
-        except Exception:  # noqa: BLE001 - already published as an error event
-            pass
-        finally:
-            if worker.lease is not None:
-                worker.lease.release()
-
-    def heartbeat(self) -> None:
-        """Announce this host (free slots, sessions), so the web process can explain a queue."""
-        sessions = [s for s, (_, t) in self.workers.items() if t.is_alive()]
-        self.coordinator.announce(self.worker_id, {
-            "max_sessions": self.max_sessions, "busy": len(sessions), "sessions": sessions,
-            "device": self.options.device or "auto"}, ttl_s=self.lease_ttl_s)
-
-    def take_over_orphans(self) -> None:
-        """Resume live sessions whose lease expired (their worker died) while a slot is free.
-
-        Called before every new request is taken: a session someone is already steering
-        goes before one that has not started yet.
-        """
-        sessions = {s for s, (_, t) in self.workers.items() if t.is_alive()}
-        for session, entry in self.coordinator.live().items():
-            if self.busy() >= self.max_sessions:
-                break
-            if session in sessions or self.coordinator.holder(session) is not None:
-                continue
-            previous = entry.get("worker") or "unknown"
-            try:
-                self.start_session(entry, took_over_from=previous)
-            except ValueError:
-                continue
-
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if time.monotonic() - self._last_beat >= self.lease_ttl_s / 3:
-                    self._last_beat = time.monotonic()
-                    self.heartbeat()
-                if self.busy() < self.max_sessions:
-                    self.take_over_orphans()
-            except Exception:  # noqa: BLE001 - bus unreachable: the next round retries
-                pass
-            if self.busy() >= self.max_sessions:
-                self._stop.wait(0.2)
-                continue
-            request = self.bus.next_session_request(timeout=0.5)
-            if request is None:
-                continue
-            try:
-                self.start_session(request)
-            except ValueError:
-                continue
-        try:
-            self.coordinator.retire(self.worker_id)
-        except Exception:  # noqa: BLE001 - the announcement expires on its own
-            pass
-
-    def start(self) -> WorkerHost:
-        self._thread = threading.Thread(target=self.run_forever, name="worker-host", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop every session; with a shared bus they are handed over to the other hosts."""
-        self._stop.set()
-        for worker, _ in self.workers.values():
-            worker.handover = self.coordinator.shared
-            worker.stopped = True
-        for _, thread in self.workers.values():
-            thread.join(timeout)
-        if self._thread is not None:
-            self._thread.join(timeout)
-

@@ -5,12 +5,17 @@ of ``navigator/server.py``, and wires the study service in; ``navigator serve``
 (``navigator/cli.py``) and the lab server use it. Nothing else in ``navigator/`` imports
 the UI.
 
-The lab server runs under gunicorn through the app factory :func:`lab_app`:
-``gunicorn -w 1 --threads 100 'navigator.wsgi:lab_app()'``. Flask-SocketIO in threading
-mode needs a single gunicorn worker process (the Socket.IO state lives in it) with many
-threads; simple-websocket provides the websocket transport. Configuration comes from
-NAVIGATOR_* variables (REDIS_URL is accepted for the Redis URL, as platforms set it), read
-when gunicorn calls the factory, never at import.
+The lab server runs under gunicorn's gevent worker through the app factory :func:`lab_app`
+(:data:`GUNICORN_COMMAND`, as the Procfile has it). One worker process: the Socket.IO state
+lives in it. Each open socket is a greenlet, not one of a fixed pool of threads (with
+``--threads 100``, 100 open tabs took the web down: the 101st and every ``/login`` waited);
+``--worker-connections`` bounds the sockets and requests served at once (gunicorn's default
+1000 would queue the 1001st the same way). simple-websocket provides the websocket transport.
+gunicorn monkey-patches that process, which is safe because the web process runs no torch:
+nothing it imports loads torch (the configs it validates are :mod:`supernet.configs`).
+``navigator serve`` keeps threading mode, unpatched, for the torch workers it embeds.
+Configuration comes from NAVIGATOR_* variables (REDIS_URL is accepted for the Redis URL, as
+platforms set it), read when gunicorn calls the factory, never at import.
 
 gunicorn binds wherever ``-b`` says, which this module cannot see, so it is always treated as
 reachable from the network: logins are on unless ``NAVIGATOR_AUTH=none`` is set explicitly,
@@ -38,20 +43,21 @@ from navigator.auth import UserStore
 from navigator.bus import EventBus, make_bus
 from navigator.config import ServerConfig, resolve
 from navigator.recording import Recorder, RecordingStore
-from navigator.server import create_server
+from navigator.server import AsyncMode, create_server
 from navigator.study import StudyService, register_study_socket
 
 
-def create_app(config: ServerConfig, bus: EventBus,
-               users: UserStore | None = None) -> tuple[dash.Dash, SocketIO]:
+def create_app(config: ServerConfig, bus: EventBus, users: UserStore | None = None, *,
+               async_mode: AsyncMode = "threading") -> tuple[dash.Dash, SocketIO]:
     """The Dash app and its Socket.IO server; with ``config.auth == "password"`` every route
     and socket needs a login (users from ``users`` or the config's users file). The study
-    service (``extensions["navigator_study"]``) keeps its studies in the recording file."""
+    service (``extensions["navigator_study"]``) keeps its studies in the recording file.
+    ``async_mode="gevent"`` only in a process gevent has monkey-patched (:func:`lab_app`)."""
     app = dash.Dash("navigator", assets_folder=str(assets_dir()), title="NAS Navigator",
                     suppress_callback_exceptions=True,
                     update_title=None)  # type: ignore[arg-type]  # None: no "Updating..." title
     app.layout = build_layout()
-    socketio, hub = create_server(app.server, config, bus, users)
+    socketio, hub = create_server(app.server, config, bus, users, async_mode=async_mode)
     register_callbacks(app, hub)
     register_hardware(app, hub)
     register_block_view(app, hub)
@@ -68,7 +74,8 @@ def create_app(config: ServerConfig, bus: EventBus,
 def lab_config(env: Mapping[str, str]) -> ServerConfig:
     """The server configuration from ``env``; ValueError when logins lack a secret."""
     config = resolve(ServerConfig, {"redis_url": env.get("REDIS_URL") or None,
-                                    "auth": env.get("NAVIGATOR_AUTH") or "password"},
+                                    "auth": env.get("NAVIGATOR_AUTH") or "password",
+                                    "embedded_workers": 0},  # workers are their own processes
                      env.get("NAVIGATOR_CONFIG"), env)
     if config.login_required and config.secret_generated:
         raise ValueError("the lab server (navigator.wsgi) needs a session secret to sign logins: "
@@ -78,13 +85,31 @@ def lab_config(env: Mapping[str, str]) -> ServerConfig:
     return config
 
 
+GUNICORN_COMMAND = ("gunicorn -k gevent -w 1 --worker-connections 4000 -b 0.0.0.0:8050 "
+                    "'navigator.wsgi:lab_app()'")
+"""How the lab web is served (README, Procfile); ``navigator serve`` points to it."""
+
+
+def require_gevent() -> None:
+    """RuntimeError unless gevent has patched this process, as gunicorn's gevent worker does:
+    gevent sockets in threads of an unpatched process would hang every connection."""
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        raise RuntimeError("navigator.wsgi:lab_app() serves its sockets with gevent: run it "
+                           f"under gunicorn's gevent worker, one process: {GUNICORN_COMMAND} "
+                           "(a thread per socket, as --threads gives, lets about 100 open "
+                           "tabs take the web down)")
+
+
 def lab_app(env: Mapping[str, str] | None = None) -> Flask:
     """gunicorn's app factory for the lab server: the web process recording every session.
 
     The recorder runs for the life of the process (gunicorn's worker), as the app does."""
     config = lab_config(os.environ if env is None else env)
+    require_gevent()
     bus = make_bus(config.redis_url)
     recorder = Recorder(bus, RecordingStore(config.recording_path)).start()
-    dash_app, _ = create_app(config, bus)
+    dash_app, _ = create_app(config, bus, async_mode="gevent")
     dash_app.server.extensions["navigator_recorder"] = recorder
     return dash_app.server

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from supernet.engine import EngineConfig, SearchEngine
-from supernet.evaluate import EvalConfig
+from supernet.configs import EngineConfig, EvalConfig, TrainConfig
+from supernet.engine import SearchEngine
 from supernet.export import write_standalone
+from supernet.samplers import sampler_names
 from supernet.search import SearchConfig, strategy_names
 from supernet.space import PRESETS
-from supernet.train import TrainConfig, sampler_names
 
 if TYPE_CHECKING:
     from supernet.distributed import DistributedContext

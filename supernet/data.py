@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
+from supernet.configs import MIN_LIMIT
 from supernet.paths import Guard, path_guard
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -73,9 +74,6 @@ def _normalise(train: np.ndarray, *others: np.ndarray) -> list[torch.Tensor]:
 
 MIN_IMAGES = 10
 """Fewer images cannot be split into non-empty train, validation and test sets."""
-
-MIN_LIMIT = 20
-"""The smallest ``limit`` of images a dataset may be cut to."""
 
 
 Loaded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]
@@ -442,14 +440,3 @@ def iterate_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int,
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         yield x[idx], y[idx]
-
-
-KNOWN_INPUT_SHAPES: dict[str, tuple[int, int]] = {"digits": (1, 8), "cifar10": (3, 32), "folder": (3, 32)}
-"""(channels, image size) of each dataset kind whose shape is fixed, for checking a template
-against a dataset without loading it."""
-
-
-def input_shape(spec: str) -> tuple[int, int] | None:
-    """(channels, image size) a dataset spec will load as; ``None`` when only loading tells (npz)."""
-    kind = spec.partition(":")[0] if isinstance(spec, str) else ""
-    return KNOWN_INPUT_SHAPES.get(kind)

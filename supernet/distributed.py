@@ -62,11 +62,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from supernet.configs import TrainConfig
 from supernet.data import Dataset
 from supernet.model import Supernet
 from supernet.space import Arch
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer, TrainProgress, resolve_device
+from supernet.train import Trainer, TrainProgress, resolve_device
 
 _TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 

@@ -5,108 +5,32 @@ fitness table together and exposes short, resumable calls (``train_steps``,
 ``search_generation``, ``extend_training``) so that the caller can apply the
 analyst's commands between any two of them. ``save``/``load`` capture the whole
 state, so a killed worker resumes where its last checkpoint left it. It is the
-``supernet`` family of :mod:`supernet.engines`; ``EngineConfig`` configures every family.
+``supernet`` family of :mod:`supernet.engines`; :class:`supernet.configs.EngineConfig`
+configures every family.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import torch
-from pydantic import AfterValidator, Field
 
-from supernet.data import MIN_LIMIT, Dataset, load_dataset
-from supernet.engines import engine_family, engine_modes, register_engine
+from supernet.configs import EngineConfig
+from supernet.data import Dataset, load_dataset
+from supernet.engines import register_engine
 from supernet.engines.common import EngineBase
-from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
-from supernet.hardware import LatencyMeter
+from supernet.evaluate import Evaluator
+from supernet.hardware.meter import LatencyMeter
 from supernet.model import Supernet
 from supernet.paths import Roots
-from supernet.proxies import ProxyScorer, check_proxies, prescreen, proxy_batch
-from supernet.search import SearchConfig
-from supernet.settings import check_fields, parse
-from supernet.space import Arch, SearchSpace, preset, template_from_dict
+from supernet.proxies import ProxyScorer, prescreen, proxy_batch
+from supernet.records import CandidateRecord
+from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
-from supernet.templates import check_template_size
-from supernet.train import TrainConfig, Trainer, TrainProgress, read_checkpoint
-from supernet.validation import STRICT
-
-
-def _known_mode(mode: str) -> str:
-    if mode not in engine_modes():
-        raise ValueError(f"must be one of {engine_modes()}")
-    return mode
-
-
-def _known_proxies(names: list[str]) -> list[str]:
-    return list(check_proxies(names)) if names else []
-
-
-@dataclass
-class EngineConfig:
-    """Everything a user chooses about one search, as the browser, the CLI and checkpoints
-    write it (``to_dict``). Where data may be read from is not a user's choice: it is the
-    ``data_roots`` argument of the engines (see :func:`supernet.engines.open_engine`)."""
-
-    __pydantic_config__ = STRICT
-
-    template: str | dict[str, Any] = "tiny"
-    dataset: Annotated[str, Field(min_length=1, description="a dataset spec such as 'digits' "
-                                  "or 'cifar10:/path'")] = "digits"
-    train: TrainConfig = field(default_factory=TrainConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    seed: int = 0
-    data_limit: Annotated[int | None, Field(ge=MIN_LIMIT, description=(
-        f"a number of images >= {MIN_LIMIT}, or null for all"))] = None
-    measure_latency: bool = True
-    mode: Annotated[str, AfterValidator(_known_mode)] = "supernet"
-    """A registered engine family: "tabular" looks accuracies up, no training."""
-    table_path: str | None = None  # CSV file, "synthetic[:SEED]" or "nats:[PATH]" (tabular mode)
-    table_dataset: str = "cifar10"
-    table_percent: bool = False
-    proxies: Annotated[list[str], AfterValidator(_known_proxies)] = field(default_factory=list)
-    """Zero-cost scores for every candidate."""
-    prescreen_n: Annotated[int, Field(ge=0, description="a non-negative integer")] = 0
-    """> 0: warm-start with the best of this many random archs by proxies."""
-    prescreen_by: list[str] = field(default_factory=list)  # proxies that rank them (default all)
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        if isinstance(self.template, dict):
-            check_template_size(self.template)  # before building a space from it
-        self.space()
-        engine_family(self.mode).check_config(self)
-        if self.prescreen_n and not self.proxies:
-            raise ValueError("prescreen_n needs at least one proxy to rank by: set proxies")
-        outside = [name for name in self.prescreen_by if name not in self.proxies]
-        if outside:
-            raise ValueError(f"prescreen_by {outside}: rank only by proxies that are scored; "
-                             f"add them to proxies {self.proxies}")
-
-    def space(self) -> SearchSpace:
-        if isinstance(self.template, str):
-            return SearchSpace(preset(self.template))
-        return SearchSpace(template_from_dict(self.template))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"template": self.template, "dataset": self.dataset,
-                "train": self.train.to_dict(), "search": self.search.to_dict(),
-                "eval": self.eval.to_dict(), "seed": self.seed, "data_limit": self.data_limit,
-                "measure_latency": self.measure_latency, "mode": self.mode,
-                "table_path": self.table_path, "table_dataset": self.table_dataset,
-                "table_percent": self.table_percent, "proxies": list(self.proxies),
-                "prescreen_n": self.prescreen_n, "prescreen_by": list(self.prescreen_by)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
-        if not isinstance(data, dict):  # the message callers have always matched on
-            raise ValueError(f"engine config must be a mapping of settings, got "
-                             f"{type(data).__name__}")
-        return parse(cls, data, "engine config", "engine setting")
+from supernet.train import Trainer, TrainProgress, check_device, read_checkpoint
 
 
 @register_engine("supernet")
@@ -120,6 +44,7 @@ class SearchEngine(EngineBase):
                  data: Dataset | None = None, *, data_roots: Roots = None) -> None:
         """``data_roots``: the folders ``config.dataset`` must lie in (see
         :func:`supernet.engines.open_engine`)."""
+        check_device(config.train)  # before loading data for a device this worker lacks
         self.config = config
         self.data_roots = data_roots
         torch.manual_seed(config.seed)

@@ -11,91 +11,15 @@ noise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any
 
 import numpy as np
 import torch
-from pydantic import ConfigDict, Field
 from torch import nn
 
+from supernet.configs import EvalConfig
 from supernet.data import Dataset
 from supernet.model import Supernet
-from supernet.settings import check_fields, parse
 from supernet.space import Arch
-from supernet.validation import STRICT, validate
-
-_Positive = Annotated[int, Field(ge=1, description="a positive integer")]
-
-
-@dataclass
-class CandidateRecord:
-    """One evaluated architecture, as the search reports it and the UI shows it.
-
-    ``params`` and ``flops`` are ``None`` for a benchmark table without those columns."""
-
-    __pydantic_config__ = ConfigDict(extra="ignore")
-
-    arch: str
-    index: int
-    accuracy: float
-    loss: float
-    params: int | None
-    flops: int | None
-    latency_ms: float | None = None
-    generation: int = 0
-    parent: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CandidateRecord:
-        """Checked like every input, but tolerant: keys a later version adds are ignored, and
-        a diverged candidate's loss may be NaN."""
-        return validate(cls, data, "candidate record")
-
-
-def best_distinct(records: Sequence[CandidateRecord], k: int) -> list[CandidateRecord]:
-    """The ``k`` most accurate distinct architectures (each at its best evaluation)."""
-    best: dict[str, CandidateRecord] = {}
-    for record in records:
-        if record.arch not in best or record.accuracy > best[record.arch].accuracy:
-            best[record.arch] = record
-    return sorted(best.values(), key=lambda r: r.accuracy, reverse=True)[:k]
-
-
-@dataclass
-class EvalConfig:
-    """How candidates are scored, and how their latency is measured.
-
-    Latency is timed at batch 1 (interactive use) and, when ``latency_batch`` > 1,
-    also at that batch (throughput use): the two can rank architectures differently.
-    The second timing is opt-in: on a CPU it doubles the cost of timing, already about
-    0.3 s per nb201 candidate at batch 1 on a 2-core CPU (a generation of 20: 12 s to
-    evaluate, 7 s to time).
-    """
-
-    __pydantic_config__ = STRICT
-
-    bn_batches: _Positive = 4
-    bn_batch_size: _Positive = 128
-    batch_size: _Positive = 512
-    val_limit: Annotated[int | None, Field(ge=1, description="a positive integer or null")] = None
-    latency_batch: _Positive = 1
-    latency_warmup: Annotated[int, Field(ge=0, description="an integer >= 0")] = 3
-    latency_repeats: _Positive = 10
-
-    def __post_init__(self) -> None:
-        check_fields(self, "eval")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EvalConfig:
-        return parse(cls, data, "eval config", "eval setting", "eval")
 
 
 def _batchnorms(modules: Sequence[nn.Module]) -> list[nn.modules.batchnorm._BatchNorm]:

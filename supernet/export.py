@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from supernet.configs import check_epochs
 from supernet.data import Dataset, iterate_batches
 from supernet.model import Supernet
 from supernet.space import SearchSpace
-from supernet.train import check_epochs
 
 
 def arch_to_json(space: SearchSpace, arch: Sequence[str], metrics: dict | None = None) -> dict:

@@ -28,7 +28,7 @@ try:
 except ImportError:  # scipy normally arrives with scikit-learn; intervals then use 1.96
     stats = None
 
-from supernet.evaluate import CandidateRecord
+from supernet.records import CandidateRecord
 from supernet.space import SearchSpace
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from supernet.evaluate import CandidateRecord
 from supernet.hardware import (
     LatencyPredictor,
     adapt_predictor,
@@ -28,6 +27,7 @@ from supernet.hardware import (
     rank_correlation,
     scale_predictor,
 )
+from supernet.records import CandidateRecord
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
 

@@ -35,7 +35,7 @@ as the reference implementations do on a freshly initialised network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -45,6 +45,7 @@ from scipy import stats
 from torch import nn
 from torch.func import functional_call
 
+from supernet.configs import check_proxies
 from supernet.data import Dataset
 from supernet.export import build_standalone
 from supernet.model import _count_macs
@@ -282,16 +283,6 @@ PROXIES: dict[str, ProxyFn] = {
     "flops": flops,
 }
 """Every proxy by name; all are "higher is better"."""
-
-
-def check_proxies(names: Iterable[str]) -> tuple[str, ...]:
-    """Validate proxy names up front, so a typo fails before any model is built."""
-    names = tuple(names)
-    unknown = [n for n in names if n not in PROXIES]
-    if unknown or not names:
-        problem = f"unknown proxy name(s) {unknown}" if unknown else "no proxy given"
-        raise ValueError(f"{problem}; known proxies are {sorted(PROXIES)}")
-    return names
 
 
 def score(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

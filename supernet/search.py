@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from supernet.evaluate import CandidateRecord
+from supernet.records import CandidateRecord
 from supernet.settings import check_fields, parse
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState

@@ -2,7 +2,7 @@
 
 Each step samples path(s) from the shared :class:`SteeringState`, re-read every
 step so that a prune or lock applied between steps takes effect at once, with the
-sampler ``TrainConfig.sampler`` names (one function each, ``register_sampler``):
+sampler ``TrainConfig.sampler`` names (one function each, registered in :mod:`supernet.samplers`):
 
 - ``uniform``: every allowed op of a choice point equally likely (SPOS);
 - ``weighted``: the per-choice-point sampling weights of the steering state;
@@ -25,87 +25,39 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import torch
-from pydantic import AfterValidator, Field
 from torch import nn
 
+from supernet.configs import TrainConfig, check_epochs, device_name_problem
 from supernet.data import Dataset
 from supernet.model import Supernet
 from supernet.progress import TrainProgress
-from supernet.settings import check_fields, parse
+from supernet.samplers import sample_paths
 from supernet.space import Arch
 from supernet.steering import SteeringState
-from supernet.validation import STRICT, requirement, validate
-
-_NON_NEGATIVE = Field(ge=0, allow_inf_nan=False, description="a finite number >= 0")
-
-
-_Epochs = Annotated[int, Field(ge=1, description="a positive integer")]
-
-
-def check_epochs(epochs: object, what: str) -> int:
-    """``epochs`` if it is a number of epochs to train (command arguments are user input)."""
-    return validate(_Epochs, epochs, what)
-
-
-def _known_sampler(name: str) -> str:
-    if name not in _SAMPLERS:
-        raise ValueError(f"must be one of {list(_SAMPLERS)}")
-    return name
-
-
-def _usable_device(name: str) -> str:
-    problem = device_problem(name)
-    if problem is not None:
-        raise ValueError(problem)
-    return name
-
-
-@dataclass
-class TrainConfig:
-    __pydantic_config__ = STRICT
-
-    epochs: _Epochs = 5
-    batch_size: Annotated[int, Field(ge=1, description="a positive integer")] = 64
-    lr: Annotated[float, Field(ge=0, allow_inf_nan=False, description="a finite number >= 0"),
-                  requirement(lambda lr: lr > 0, "must be > 0")] = 0.05
-    momentum: Annotated[float, _NON_NEGATIVE] = 0.9
-    weight_decay: Annotated[float, _NON_NEGATIVE] = 5e-4
-    nesterov: bool = True
-    sampler: Annotated[str, AfterValidator(_known_sampler)] = "uniform"
-    seed: int = 0
-    device: Annotated[str, AfterValidator(_usable_device)] = "auto"
-    """Checked here, not when a session starts: ``cuda`` on a machine without one is a config
-    error the user sees at once."""
-    amp: bool = True
-    grad_clip: Annotated[float, _NON_NEGATIVE] = 5.0
-    finetune_lr_factor: Annotated[float, _NON_NEGATIVE] = 0.2
-
-    def __post_init__(self) -> None:
-        check_fields(self, "train")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return parse(cls, data, "train config", "train setting", "train")
 
 
 def device_problem(name: str) -> str | None:
     """Why ``name`` is no device of this machine (text starting "must"), or None."""
-    if name in ("auto", "cpu"):
-        return None
-    if name != "cuda" and not (name.startswith("cuda:") and name[5:].isdigit()):
-        return "must be 'auto', 'cpu' or 'cuda[:N]'"
+    problem = device_name_problem(name)
+    if problem is not None or name in ("auto", "cpu"):
+        return problem
     if not torch.cuda.is_available():
         return "must be 'auto' or 'cpu': no CUDA device is available on this machine"
     return None
+
+
+def check_device(config: TrainConfig) -> None:
+    """Refuse a ``train.device`` this machine lacks, naming the setting: asked by the engine
+    on the worker that will train, not when the config is validated (the web may have no
+    GPU where the workers do)."""
+    problem = device_problem(config.device)
+    if problem is not None:
+        raise ValueError(f"train.device {problem}, got {config.device!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -115,60 +67,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-Sampler = Callable[[SteeringState, np.random.Generator], list[Arch]]
-"""The path(s) one training step uses, drawn inside the steering constraints."""
-
-_SAMPLERS: dict[str, Sampler] = {}
-
-
-def register_sampler(name: str) -> Callable[[Sampler], Sampler]:
-    """Decorator: make a path sampler available as ``TrainConfig.sampler = name``."""
-    def register(sampler: Sampler) -> Sampler:
-        if name in _SAMPLERS:
-            raise ValueError(f"sampler {name!r} is already registered")
-        _SAMPLERS[name] = sampler
-        return sampler
-    return register
-
-
-def sampler_names() -> tuple[str, ...]:
-    """Registered samplers, in registration order (the CLI's choices)."""
-    return tuple(_SAMPLERS)
-
-
-def get_sampler(name: str) -> Sampler:
-    if name not in _SAMPLERS:
-        raise ValueError(f"train.sampler must be one of {list(_SAMPLERS)}, got {name!r}")
-    return _SAMPLERS[name]
-
-
-def sample_paths(steering: SteeringState, sampler: str, rng: np.random.Generator) -> list[Arch]:
-    """The path(s) one training step uses, always inside the steering constraints."""
-    return get_sampler(sampler)(steering, rng)
-
-
-@register_sampler("uniform")
-def _uniform(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
-    allowed = [steering.allowed(cp.name) for cp in steering.space]
-    return [tuple(ops[rng.integers(len(ops))] for ops in allowed)]
-
-
-@register_sampler("weighted")
-def _weighted(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
-    return [steering.sample(rng)]
-
-
-@register_sampler("fair")
-def _fair(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
-    allowed = [steering.allowed(cp.name) for cp in steering.space]
-    m = max(len(ops) for ops in allowed)
-    columns = []
-    for ops in allowed:
-        column = list(ops) + [ops[i] for i in rng.integers(len(ops), size=m - len(ops))]
-        columns.append([column[i] for i in rng.permutation(m)])
-    return [tuple(col[i] for col in columns) for i in range(m)]
 
 
 class Trainer:

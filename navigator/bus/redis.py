@@ -17,12 +17,14 @@ is lost.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import threading
 import time
 from typing import Any
 
 import redis
+from redis.typing import StreamEntry, XReadResponse
 
 from navigator.bus.base import EventBus, Subscription
 from navigator.bus.lease import Coordinator, RedisCoordinator
@@ -47,11 +49,27 @@ def _keys(session: str) -> tuple[str, str]:
     return f"{PREFIX}:{session}:seq", f"{PREFIX}:{session}:events"
 
 
-def _event_from_entry(session: str, entry_id: bytes | str, fields: dict) -> Event:
-    raw = fields.get(b"e", fields.get("e"))
+def _text(value: bytes | str) -> str:
+    """The client does not decode replies, yet redis-py types every value as bytes or str."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _event_from_entry(session: str, entry: StreamEntry) -> Event:
+    entry_id, fields = entry
+    raw = None if fields is None else fields.get(b"e", fields.get("e"))
+    if entry_id is None or raw is None:
+        raise ValueError(f"stream entry {entry_id!r} of session {session!r} holds no event")
     data = json.loads(raw)
-    seq = int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+    seq = int(_text(entry_id).split("-")[0])
     return Event(type=data["type"], session=session, data=data["data"], seq=seq, ts=data["ts"])
+
+
+def _read_entries(reply: XReadResponse) -> list[StreamEntry]:
+    """The entries of an XREAD reply; the client speaks RESP2, whose reply is [[stream, entries]]
+    (the RESP3 dict form never reaches us)."""
+    if not isinstance(reply, list):
+        raise TypeError(f"XREAD answered a {type(reply).__name__}: the bus expects RESP2")
+    return [entry for _stream, entries in reply for entry in entries]
 
 
 class RedisSubscription(Subscription):
@@ -75,12 +93,11 @@ class RedisSubscription(Subscription):
                     return None
                 time.sleep(min(0.2, remaining))
                 continue
-            for _stream, entries in reply or []:
-                for entry_id, fields in entries:
-                    event = _event_from_entry(self._session, entry_id, fields)
-                    if event.seq > self._cursor:
-                        self._buffer.append(event)
-                        self._cursor = event.seq
+            for entry in _read_entries(reply or []):
+                event = _event_from_entry(self._session, entry)
+                if event.seq > self._cursor:
+                    self._buffer.append(event)
+                    self._cursor = event.seq
             if not self._buffer and block_ms is None:
                 return None
         return self._buffer.popleft() if self._buffer else None
@@ -120,39 +137,30 @@ class RedisBus(EventBus):
         return seq
 
     def _flush(self) -> None:
-        """Send buffered events in order; stops at the first failure (caller holds the lock)."""
-        while self._pending:
-            session, event = self._pending[0]
-            event.seq = self._append_now(session, event)
-            self._pending.popleft()
+        """Send buffered events in order; stops at the first failure (caller holds the lock),
+        leaving the rest buffered for the next publish or the retry thread."""
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            while self._pending:
+                session, event = self._pending[0]
+                event.seq = self._append_now(session, event)
+                self._pending.popleft()
 
     def publish(self, session: str, payload: Payload) -> Event:
         event = Event.of(session, payload)
         with self._lock:
             self._pending.append((session, event))
-            try:
-                self._flush()
-            except CONNECTION_ERRORS:
-                pass
+            self._flush()
         return event
-
-    @property
-    def pending(self) -> int:
-        """Events waiting for Redis to come back."""
-        return len(self._pending)
 
     def _retry_loop(self) -> None:
         while not self._closed.wait(0.2):
             if self._pending:
                 with self._lock:
-                    try:
-                        self._flush()
-                    except CONNECTION_ERRORS:
-                        pass
+                    self._flush()
 
     def history(self, session: str, after_seq: int = 0) -> list[Event]:
         entries = self.client.xrange(_keys(session)[1], min=f"({max(after_seq, 0)}-0")
-        return [_event_from_entry(session, i, f) for i, f in entries]
+        return [_event_from_entry(session, entry) for entry in entries or []]
 
     def subscribe(self, session: str, after_seq: int = 0) -> Subscription:
         return RedisSubscription(self, session, max(after_seq, 0))
@@ -161,47 +169,41 @@ class RedisBus(EventBus):
         return int(self.client.get(_keys(session)[0]) or 0)
 
     def sessions(self) -> list[str]:
-        return sorted(s.decode() for s in self.client.smembers(f"{PREFIX}:sessions"))
+        return sorted(_text(s) for s in self.client.smembers(f"{PREFIX}:sessions"))
 
     # -- commands and session requests ---------------------------------------------
     def send_command(self, command: Command) -> None:
         self.client.rpush(f"{PREFIX}:{command.session}:commands", json.dumps(command.to_dict()))
 
-    def next_command(self, session: str, timeout: float = 0.0) -> Command | None:
-        key = f"{PREFIX}:{session}:commands"
+    def _pop(self, key: str, timeout: float) -> bytes | str | None:
+        """The head of a list, waiting up to ``timeout`` s (0: not at all); None when the list
+        stays empty or Redis is unreachable (after a short pause, so callers can loop)."""
         try:
             if timeout > 0:
                 reply = self.reader.blpop([key], timeout=max(timeout, 0.01))
-                raw = reply[1] if reply else None
-            else:
-                raw = self.client.lpop(key)
+                return reply[1] if reply else None
+            raw = self.client.lpop(key)
         except CONNECTION_ERRORS:
             time.sleep(min(timeout, 0.2))
             return None
+        # Without a count LPOP answers one value or nil, never the list its typing allows.
+        return raw if isinstance(raw, (bytes, str)) else None
+
+    def next_command(self, session: str, timeout: float = 0.0) -> Command | None:
+        raw = self._pop(f"{PREFIX}:{session}:commands", timeout)
         return parse_command(json.loads(raw)) if raw else None
 
     def request_session(self, request: dict[str, Any]) -> None:
         self.client.rpush(f"{PREFIX}:requests", json.dumps(request))
 
     def next_session_request(self, timeout: float = 0.0) -> dict[str, Any] | None:
-        try:
-            if timeout > 0:
-                reply = self.reader.blpop([f"{PREFIX}:requests"], timeout=max(timeout, 0.01))
-                raw = reply[1] if reply else None
-            else:
-                raw = self.client.lpop(f"{PREFIX}:requests")
-        except CONNECTION_ERRORS:
-            time.sleep(min(timeout, 0.2))
-            return None
+        raw = self._pop(f"{PREFIX}:requests", timeout)
         return json.loads(raw) if raw else None
 
     def close(self) -> None:
         self._closed.set()
         self._retry.join(timeout=2)
         with self._lock:
-            try:
-                self._flush()
-            except CONNECTION_ERRORS:
-                pass
+            self._flush()
         self.client.close()
         self.reader.close()

@@ -14,7 +14,7 @@ timer), :mod:`.sockets` (the ``ui_action`` socket message) and :mod:`.cli`
 (``navigator study``). The names below are the package's public surface.
 """
 
-from navigator.study.actions import UI_ACTION_CHOICES, UI_ACTIONS, parse_ui_action
+from navigator.study.actions import UI_ACTIONS, parse_ui_action
 from navigator.study.analytics import (
     action_rows,
     best_over_time,
@@ -32,7 +32,7 @@ from navigator.study.sockets import register_study_socket
 from navigator.study.store import get_study, list_studies, save_study
 
 __all__ = [
-    "TIMER_USER", "TIME_LIMIT_MESSAGE", "UI_ACTIONS", "UI_ACTION_CHOICES", "RecordedHistory",
+    "TIMER_USER", "TIME_LIMIT_MESSAGE", "UI_ACTIONS", "RecordedHistory",
     "Study", "StudyHub", "StudyService", "StudySession", "action_rows", "add_study_parser",
     "best_over_time", "cmd_study", "export_study", "export_zip", "first_candidates",
     "get_study", "list_studies", "parse_ui_action", "register_study_socket", "save_study",

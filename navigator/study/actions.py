@@ -8,40 +8,58 @@ a forged or stale client gets a ValueError, never a row in the recording.
 from __future__ import annotations
 
 import json
-import math
-from typing import Any
+from typing import Annotated, Any
 
-# kind -> {detail key: type}; README, "Recorded actions", lists them.
-UI_ACTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "map_color": {"color": str},                      # map "Colour by" changed
-    "heat_mode": {"mode": str},                       # heatmap click prunes / locks
-    "block_mode": {"mode": str},                      # block view click prunes / locks
-    "edit_proposed": {"command": str, "choice_point": str, "op": str,  # heatmap/block click
-                      "view": str},
-    "map_selection": {"n": int, "archs": list},       # lasso / box selection on the map
-    "map_zoom": {"x": list, "y": list},               # map zoomed or panned ([]: autoscale)
-    "candidate_selected": {"arch": str},              # map point or leaderboard row clicked
-    "candidate_pinned": {"arch": str},                # pinned for comparison
-    "selection_saved": {"name": str, "n": int},       # named selection saved
-    "selections_combined": {"operation": str, "a": str, "b": str, "name": str},  # Combine
-    "selection_used": {"use": str, "name": str},      # Focus on / Fitness of a saved selection
-    "selection_deleted": {"name": str},               # saved selection deleted
-    "weight_edge": {"choice_point": str},             # edge picked for sampling weights
-    "leaderboard_view": {"sort_by": list, "filter": str},  # leaderboard sorted / filtered
-    "pareto_cost": {"cost": str},                     # the Pareto panel's cost axis
-    "theme": {"theme": str},                          # light / dark theme
-}
+import pydantic
+from pydantic import Field
+
+from supernet.validation import FiniteFloat, Model, conforms, requirement, validate
+
+Text = Annotated[str, Field(description="str")]
+Count = Annotated[int, Field(description="int")]
+Items = Annotated[list[Any], Field(description="list")]
 CLICK_MODES = ("prune", "lock")
-# (kind, detail key) -> the values the UI can send: anything else is a forged or stale client
-UI_ACTION_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("heat_mode", "mode"): CLICK_MODES,
-    ("block_mode", "mode"): CLICK_MODES,
-    ("edit_proposed", "view"): ("heatmap", "blocks"),
-    ("selections_combined", "operation"): ("union", "intersection", "difference", "complement"),
-    ("selection_used", "use"): ("focus", "fitness"),
-    ("pareto_cost", "cost"): ("latency_ms", "params", "flops"),
-    ("theme", "theme"): ("light", "dark"),
+
+
+def _one_of(*choices: str) -> Any:
+    """A string the UI can only send as one of ``choices``: anything else is a forged or
+    stale client."""
+    return Annotated[str, Field(description="str"),
+                     requirement(lambda value: value in choices, f"must be one of {list(choices)}")]
+
+
+# kind -> {detail key: type}, every key optional; README, "Recorded actions", lists them.
+UI_ACTIONS: dict[str, dict[str, Any]] = {
+    "map_color": {"color": Text},                     # map "Colour by" changed
+    "heat_mode": {"mode": _one_of(*CLICK_MODES)},      # heatmap click prunes / locks
+    "block_mode": {"mode": _one_of(*CLICK_MODES)},     # block view click prunes / locks
+    "edit_proposed": {"command": Text, "choice_point": Text, "op": Text,  # heatmap/block click
+                      "view": _one_of("heatmap", "blocks")},
+    "map_selection": {"n": Count, "archs": Items},    # lasso / box selection on the map
+    "map_zoom": {"x": Items, "y": Items},             # map zoomed or panned ([]: autoscale)
+    "candidate_selected": {"arch": Text},             # map point or leaderboard row clicked
+    "candidate_pinned": {"arch": Text},               # pinned for comparison
+    "selection_saved": {"name": Text, "n": Count},    # named selection saved
+    "selections_combined": {"operation": _one_of("union", "intersection", "difference",
+                                                "complement"),
+                            "a": Text, "b": Text, "name": Text},  # Combine
+    "selection_used": {"use": _one_of("focus", "fitness"), "name": Text},  # Focus on / Fitness of
+    "selection_deleted": {"name": Text},              # saved selection deleted
+    "weight_edge": {"choice_point": Text},            # edge picked for sampling weights
+    "leaderboard_view": {"sort_by": Items, "filter": Text},  # leaderboard sorted / filtered
+    "pareto_cost": {"cost": _one_of("latency_ms", "params", "flops")},  # Pareto cost axis
+    "theme": {"theme": _one_of("light", "dark")},      # light / dark theme
 }
+
+
+def _detail_model(kind: str, spec: dict[str, Any]) -> type[Model]:
+    """The detail of ``kind`` as a strict model; a missing key is fine (older clients send
+    fewer), its default is never validated nor kept: callers record the detail as sent."""
+    fields: dict[str, Any] = {key: (tp, None) for key, tp in spec.items()}
+    return pydantic.create_model(kind, __base__=Model, **fields)
+
+
+_DETAILS = {kind: _detail_model(kind, spec) for kind, spec in UI_ACTIONS.items()}
 MAX_DETAIL_CHARS = 8000
 
 
@@ -50,21 +68,11 @@ def parse_ui_action(message: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(message, dict):
         raise ValueError(f"a ui_action must be a JSON object, got {type(message).__name__}")
     kind, detail = message.get("kind"), message.get("detail", {})
-    if kind not in UI_ACTIONS:
+    if not isinstance(kind, str) or kind not in UI_ACTIONS:
         raise ValueError(f"unknown ui_action kind {kind!r}; known: {sorted(UI_ACTIONS)}")
     if not isinstance(detail, dict):
         raise ValueError("ui_action detail must be a JSON object")
-    spec = UI_ACTIONS[kind]
-    unknown = sorted(set(detail) - set(spec))
-    if unknown:
-        raise ValueError(f"ui_action {kind} has unknown detail key(s) {unknown}; "
-                         f"known: {sorted(spec)}")
-    for key, value in detail.items():
-        if isinstance(value, bool) or not isinstance(value, spec[key]):
-            raise ValueError(f"ui_action {kind}: {key} must be {getattr(spec[key], '__name__', spec[key])}")
-        choices = UI_ACTION_CHOICES.get((kind, key))
-        if choices and value not in choices:
-            raise ValueError(f"ui_action {kind}: {key} must be one of {list(choices)}, got {value!r}")
+    validate(_DETAILS[kind], detail, f"ui_action {kind}")
     if kind == "map_zoom":
         for key in ("x", "y"):
             _check_axis_range(detail.get(key, []), key)
@@ -75,8 +83,6 @@ def parse_ui_action(message: Any) -> tuple[str, dict[str, Any]]:
 
 def _check_axis_range(value: list[Any], key: str) -> None:
     """A map_zoom axis is [] (autoscale) or [low, high]: the replay sets it as the axis range."""
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                  for v in value)
-    if len(value) not in (0, 2) or not numbers:
+    if len(value) not in (0, 2) or not all(conforms(FiniteFloat, v) for v in value):
         raise ValueError(f"ui_action map_zoom: {key} must be [] (autoscale) or [low, high] "
                          f"numbers, got {value!r}")

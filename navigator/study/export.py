@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from navigator.study.analytics import BEST_AT_S, action_rows, best_over_time, session_outcomes
 from navigator.study.store import get_study
-from navigator.tabular_io import write_rows
+from navigator.tabular_io import check_format, write_rows
 
 if TYPE_CHECKING:
     from navigator.recording import RecordingStore
@@ -44,9 +44,9 @@ def study_tables(store: RecordingStore, name: str) -> dict[str, list[dict[str, A
 
 def export_study(store: RecordingStore, name: str, out_dir: str | Path,
                  fmt: str = "csv") -> dict[str, Path]:
-    """Write ``<study>-actions``, ``<study>-outcomes`` and ``<study>-best_accuracy`` tables."""
-    if fmt not in ("csv", "jsonl"):
-        raise ValueError(f"export format must be 'csv' or 'jsonl', got {fmt!r}")
+    """Write ``<study>-actions``, ``<study>-outcomes`` and ``<study>-best_accuracy`` tables
+    (private files, as the recording they come from)."""
+    check_format(fmt)
     tables = study_tables(store, name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

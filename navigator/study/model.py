@@ -5,8 +5,11 @@ can trust a stored study."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from supernet.validation import Model, requirement, validate
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$")
 CONDITION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,59}$")
@@ -18,8 +21,27 @@ TIMER_USER = "study-timer"
 TIME_LIMIT_MESSAGE = "study time limit reached"
 
 
-@dataclass
-class StudySession:
+def _matches(pattern: re.Pattern[str], rule: str) -> Any:
+    def check(text: str) -> bool:
+        return bool(pattern.match(text))
+
+    return requirement(check, rule)
+
+
+def _split_commas(value: Any) -> Any:
+    """Conditions typed in one field (UI, CLI) arrive as "a, b"."""
+    return [c.strip() for c in value.split(",") if c.strip()] if isinstance(value, str) else value
+
+
+NAME_RULE = "must be 1-80 letters, digits, spaces, '_', '.' or '-', starting with a letter or digit"
+CONDITION_RULE = "must be 1-60 letters, digits, spaces, '_', '.', '+' or '-'"
+PARTICIPANT_RULE = ("must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or "
+                    "digit (e.g. P01)")
+Condition = Annotated[str, _matches(CONDITION_RE, CONDITION_RULE)]
+ParticipantId = Annotated[str, _matches(PARTICIPANT_RE, PARTICIPANT_RULE)]
+
+
+class StudySession(Model):
     """One session of a study: who sat at it and under which condition."""
 
     session: str
@@ -29,53 +51,27 @@ class StudySession:
     time_limit_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return self.model_dump()
 
 
-@dataclass
-class Study:
+class Study(Model):
     """A named set of sessions: conditions, task description, time limit, participants.
 
     ``participants`` optionally restricts who may join (empty: anyone with a valid id);
-    ``sessions`` is filled from the recording (who already took part).
+    ``sessions`` is filled from the recording (who already took part). Built in code or
+    from a dict, a bad field is an :class:`~supernet.validation.InvalidData` naming it.
     """
 
-    name: str
-    conditions: list[str]
-    task: str = ""
-    time_limit_s: float | None = None
-    participants: list[str] = field(default_factory=list)
-    sessions: list[StudySession] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not NAME_RE.match(self.name):
-            raise ValueError(f"study name {self.name!r} must be 1-80 letters, digits, spaces, "
-                             "'_', '.' or '-', starting with a letter or digit")
-        if isinstance(self.conditions, str):
-            self.conditions = [c.strip() for c in self.conditions.split(",") if c.strip()]
-        if not isinstance(self.conditions, list) or not self.conditions:
-            raise ValueError("a study needs at least one condition, e.g. "
-                             "['human-in-the-loop', 'automated']")
-        for c in self.conditions:
-            if not isinstance(c, str) or not CONDITION_RE.match(c):
-                raise ValueError(f"condition {c!r} must be 1-60 letters, digits, spaces, "
-                                 "'_', '.', '+' or '-'")
-        if len(set(self.conditions)) != len(self.conditions):
-            raise ValueError(f"conditions must be distinct, got {self.conditions}")
-        if not isinstance(self.task, str) or len(self.task) > 4000:
-            raise ValueError("the task description must be text of at most 4000 characters")
-        if self.time_limit_s is not None:
-            if isinstance(self.time_limit_s, bool) or not isinstance(self.time_limit_s, (int, float)) \
-                    or not 0 < self.time_limit_s <= MAX_TIME_LIMIT_S:
-                raise ValueError(f"time limit must be a number of seconds in (0, {MAX_TIME_LIMIT_S}] "
-                                 f"or empty for none, got {self.time_limit_s!r}")
-            self.time_limit_s = float(self.time_limit_s)
-        if not isinstance(self.participants, list):
-            raise ValueError("participants must be a list of participant ids")
-        for p in self.participants:
-            check_participant_id(p)
-        self.sessions = [s if isinstance(s, StudySession) else StudySession(**s)
-                         for s in self.sessions]
+    name: Annotated[str, _matches(NAME_RE, NAME_RULE)]
+    conditions: Annotated[list[Condition], BeforeValidator(_split_commas),
+                          Field(min_length=1, description="a list of at least one condition, "
+                                "e.g. ['human-in-the-loop', 'automated']"),
+                          requirement(lambda cs: len(set(cs)) == len(cs), "must be distinct")]
+    task: Annotated[str, Field(max_length=4000)] = ""
+    time_limit_s: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S, description=(
+        f"a time limit in seconds in (0, {MAX_TIME_LIMIT_S}], or null for none"))] | None = None
+    participants: list[ParticipantId] = []
+    sessions: list[StudySession] = []
 
     def check_join(self, participant: str, condition: str) -> None:
         """ValueError with the reason when ``participant`` may not join under ``condition``."""
@@ -88,26 +84,16 @@ class Study:
                              f"list ({', '.join(self.participants)})")
 
     def to_dict(self, sessions: bool = True) -> dict[str, Any]:
-        d = {"name": self.name, "conditions": list(self.conditions), "task": self.task,
-             "time_limit_s": self.time_limit_s, "participants": list(self.participants)}
-        return d | ({"sessions": [s.to_dict() for s in self.sessions]} if sessions else {})
+        return self.model_dump(exclude=None if sessions else {"sessions"})
 
     @classmethod
     def from_dict(cls, data: Any) -> Study:
-        if not isinstance(data, dict):
-            raise ValueError(f"a study must be a JSON object, got {type(data).__name__}")
-        known = {"name", "conditions", "task", "time_limit_s", "participants", "sessions"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown study field(s) {unknown}; known: {sorted(known)}")
-        if "name" not in data or "conditions" not in data:
-            raise ValueError("a study needs 'name' and 'conditions'")
-        return cls(**data)
+        """A study from its JSON form (UI, recording); InvalidData naming every bad field."""
+        return validate(cls, data, "study")
 
 
 def check_participant_id(participant: Any) -> str:
     if not isinstance(participant, str) or not PARTICIPANT_RE.match(participant):
-        raise ValueError(f"participant id {participant!r} must be 1-64 letters, digits, '_', "
-                         "'.' or '-', starting with a letter or digit (e.g. P01)")
+        raise ValueError(f"participant id {participant!r} {PARTICIPANT_RULE}")
     return participant
 

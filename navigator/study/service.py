@@ -38,6 +38,8 @@ class StudyHub(Protocol):
 
     def start_session(self, config: dict[str, Any], owner: str) -> str: ...
 
+    def exists(self, session: str) -> bool: ...
+
     def view(self, session: str) -> SessionView: ...
 
 
@@ -167,7 +169,7 @@ class StudyService:
         records one; a read-only watcher's are refused.
         """
         kind, detail = parse_ui_action(message)
-        if not session or self.hub.bus.last_seq(session) == 0:
+        if not session or not self.hub.exists(session):
             raise ValueError(f"ui_action for unknown session {session!r}")
         policy = self._login_policy()
         problem = policy.steer_problem(self.hub.user, session) if policy is not None else None

@@ -4,8 +4,11 @@ The runtime worker, the CLI and scripts drive a search through :class:`Engine` o
 a new way of scoring candidates (training a supernet, looking them up in a benchmark
 table, ...) is one class decorated with :func:`register_engine` and nothing else
 changes. The built-in families register themselves when their module is imported;
-:func:`open_engine` and :func:`engine_modes` import them on first use (not at import
-time: ``supernet.engine`` imports this module, so importing it back would be a cycle).
+:func:`open_engine` imports them on first use (not at import time: ``supernet.engine``
+imports this module, so importing it back would be a cycle, and they need torch).
+Validating a config needs no engine: the modes are known by name and each family's
+checks of a config are registered apart (:func:`register_config_check`), torch-free, so
+the lab's web process (no torch) validates what a browser starts.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from supernet.paths import Roots
 if TYPE_CHECKING:
     import torch
 
-    from supernet.engine import EngineConfig
-    from supernet.evaluate import CandidateRecord
+    from supernet.configs import EngineConfig
     from supernet.fitness import FitnessTable
     from supernet.latency_budget import LatencyObjective
     from supernet.model import Supernet
+    from supernet.records import CandidateRecord
     from supernet.search import EvolutionarySearch
     from supernet.space import Arch, SearchSpace
     from supernet.steering import SteeringState
@@ -32,8 +35,8 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[["TrainProgress"], None]
 
-BUILTIN_FAMILIES: tuple[str, ...] = ("supernet.engine", "supernet.tabular.engine")
-"""Modules whose import registers the engine families that ship with NAS Navigator."""
+BUILTIN_FAMILIES: dict[str, str] = {"supernet": "supernet.engine", "tabular": "supernet.tabular.engine"}
+"""Each mode that ships with NAS Navigator and the module whose import registers its engine."""
 
 
 class TrainerView(Protocol):
@@ -135,12 +138,13 @@ class EngineFamily(Protocol):
     def load(self, path: str | Path, callback: ProgressCallback | None = None, *,
              data_roots: Roots = None) -> Engine: ...
 
-    def check_config(self, config: EngineConfig) -> None: ...
-
 
 FamilyT = TypeVar("FamilyT", bound=EngineFamily)
+ConfigCheck = Callable[["EngineConfig"], None]
+"""Rejects settings a family cannot run (``ValueError`` saying what to change)."""
 
 _FAMILIES: dict[str, EngineFamily] = {}
+_CONFIG_CHECKS: dict[str, ConfigCheck] = {}
 
 
 def register_engine(mode: str) -> Callable[[FamilyT], FamilyT]:
@@ -155,23 +159,36 @@ def register_engine(mode: str) -> Callable[[FamilyT], FamilyT]:
     return register
 
 
-def _load_builtin() -> None:
-    for module in BUILTIN_FAMILIES:
-        importlib.import_module(module)
+def register_config_check(mode: str) -> Callable[[ConfigCheck], ConfigCheck]:
+    """Decorator: what ``EngineConfig`` checks for ``mode`` besides its common settings
+    (torch-free: it runs wherever a config is validated, the web process included)."""
+    def register(check: ConfigCheck) -> ConfigCheck:
+        if mode in _CONFIG_CHECKS:
+            raise ValueError(f"engine mode {mode!r} already has a config check")
+        _CONFIG_CHECKS[mode] = check
+        return check
+    return register
+
+
+def check_engine_config(config: EngineConfig) -> None:
+    """The registered checks of ``config.mode`` (none: every setting suits the family)."""
+    check = _CONFIG_CHECKS.get(config.mode)
+    if check is not None:
+        check(config)
 
 
 def engine_modes() -> list[str]:
-    """Every registered mode, sorted (what ``EngineConfig.mode`` may be)."""
-    _load_builtin()
-    return sorted(_FAMILIES)
+    """Every built-in or registered mode, sorted (what ``EngineConfig.mode`` may be)."""
+    return sorted(set(BUILTIN_FAMILIES) | set(_FAMILIES))
 
 
 def engine_family(mode: str) -> EngineFamily:
-    """The engine class for ``mode``; ``ValueError`` naming the registered modes otherwise."""
-    _load_builtin()
+    """The engine class for ``mode``; ``ValueError`` naming the known modes otherwise."""
+    if isinstance(mode, str) and mode in BUILTIN_FAMILIES and mode not in _FAMILIES:
+        importlib.import_module(BUILTIN_FAMILIES[mode])
     family = _FAMILIES.get(mode) if isinstance(mode, str) else None
     if family is None:
-        raise ValueError(f"mode must be one of {sorted(_FAMILIES)}, got {mode!r}")
+        raise ValueError(f"mode must be one of {engine_modes()}, got {mode!r}")
     return family
 
 

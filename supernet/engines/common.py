@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from supernet.evaluate import CandidateRecord, best_distinct
 from supernet.fitness import FitnessTable
 from supernet.latency_budget import LatencyObjective
+from supernet.records import CandidateRecord, best_distinct
 from supernet.search import EvolutionarySearch
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
@@ -27,7 +27,7 @@ from supernet.train import save_atomic
 if TYPE_CHECKING:
     import torch
 
-    from supernet.engine import EngineConfig
+    from supernet.configs import EngineConfig
 
 
 class Training(Protocol):
@@ -59,12 +59,6 @@ class EngineBase(ABC):
     space: SearchSpace
     steering: SteeringState
     trainer: Training
-
-    @classmethod
-    def check_config(cls, config: EngineConfig) -> None:
-        """Reject settings this family cannot run (``ValueError`` saying what to change);
-        by default every setting suits it."""
-        return None
 
     def _init_search(self) -> None:
         """The search over ``self.steering``, and what records its candidates."""

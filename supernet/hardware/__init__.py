@@ -20,19 +20,20 @@ scratch.
 Modules: ``meter`` (measured latency), ``predictor`` (the linear model; ``ridge``
 has its fits), ``transfer`` (other devices), ``latency_csv`` (uploaded latencies),
 ``pareto`` (fronts), ``budget`` (a latency budget); ``checks`` validates inputs.
-This package re-exports the public names of all of them.
+This package re-exports the public names of all of them but ``meter``, the one that needs
+torch: ``from supernet.hardware.meter import LatencyMeter``. The lab's web process draws
+Pareto fronts and reads latency CSVs without a GPU and must not pay torch's import.
 
 Every cost here is in milliseconds. ``supernet`` stays headless: nothing prints.
 """
 
 from supernet.hardware.budget import sample_within_budget, within_budget
 from supernet.hardware.latency_csv import CSV_COLUMNS, load_latency_csv
-from supernet.hardware.meter import LatencyMeter
 from supernet.hardware.pareto import pareto_front, pareto_table
 from supernet.hardware.predictor import LatencyPredictor, active_edges, rank_correlation
 from supernet.hardware.ridge import ALPHA_GRID
 from supernet.hardware.transfer import adapt_predictor, device_srcc, scale_predictor
 
-__all__ = ["ALPHA_GRID", "CSV_COLUMNS", "LatencyMeter", "LatencyPredictor", "active_edges",
+__all__ = ["ALPHA_GRID", "CSV_COLUMNS", "LatencyPredictor", "active_edges",
            "adapt_predictor", "device_srcc", "load_latency_csv", "pareto_front", "pareto_table",
            "rank_correlation", "sample_within_budget", "scale_predictor", "within_budget"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 
 import numpy as np
 
+from supernet.csv_cells import parse_number
 from supernet.space import Arch, SearchSpace
 
 CSV_COLUMNS = ("arch", "latency_ms")
@@ -32,18 +32,6 @@ def _header_columns(header: list[str], line: int) -> tuple[int, int]:
         raise ValueError(f"line {line}: the header must name the columns "
                          f"{','.join(CSV_COLUMNS)}, got {','.join(header)!r}")
     return names.index(CSV_COLUMNS[0]), names.index(CSV_COLUMNS[1])
-
-
-def _parse_latency(text: str, line: int) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"line {line}: latency_ms {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"line {line}: latency_ms {text!r} is not a finite number")
-    if value < 0:
-        raise ValueError(f"line {line}: latency_ms {value:g} is negative")
-    return value
 
 
 def load_latency_csv(source: str | Path | bytes, space: SearchSpace
@@ -70,7 +58,7 @@ def load_latency_csv(source: str | Path | bytes, space: SearchSpace
         except ValueError as exc:
             raise ValueError(f"line {line}: unknown architecture "
                              f"{row[arch_col].strip()!r}: {exc}") from None
-        latencies.append(_parse_latency(row[lat_col].strip(), line))
+        latencies.append(parse_number(row[lat_col], f"line {line}: latency_ms ", nonnegative=True))
     if not archs:
         raise ValueError("the latency CSV has a header but no data rows")
     return archs, np.asarray(latencies, dtype=np.float64)

@@ -46,7 +46,7 @@ def pareto_table(records: Sequence[Any], cost_key: str = "latency_ms",
                  accuracy_key: str = "accuracy") -> list[dict[str, Any]]:
     """The Pareto-optimal records as plain rows sorted by cost (for a table or a CSV).
 
-    ``records`` are :class:`~supernet.evaluate.CandidateRecord` objects or dicts;
+    ``records`` are :class:`~supernet.records.CandidateRecord` objects or dicts;
     those without a cost (``None``, e.g. latency not measured) cannot be placed and
     are left out.
     """

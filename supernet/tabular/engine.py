@@ -14,17 +14,17 @@ from typing import Any
 
 import torch
 
-from supernet.engine import EngineConfig
+from supernet.configs import EngineConfig, check_epochs
 from supernet.engines import register_engine
 from supernet.engines.common import EngineBase
-from supernet.evaluate import CandidateRecord
 from supernet.paths import Roots
+from supernet.records import CandidateRecord
 from supernet.space import Arch
 from supernet.steering import SteeringState
 from supernet.tabular.parsing import check_arch
 from supernet.tabular.specs import open_table
 from supernet.tabular.table import BenchmarkTable, DatasetInfo, dataset_info
-from supernet.train import check_epochs, read_checkpoint
+from supernet.train import read_checkpoint
 
 NO_TRAINING = "no training: tabular mode"
 
@@ -75,7 +75,7 @@ class TabularEngine(EngineBase):
     Same surface as the supernet engine (:class:`~supernet.engines.Engine`): ``trainer``
     is a no-op (``done`` is always true, ``epoch`` 0), ``data`` holds the name and input
     shape only (no tensors), ``supernet`` is ``None``, ``device`` the CPU. Of ``config``
-    (an :class:`~supernet.engine.EngineConfig`) the ``template`` and ``search`` apply
+    (an :class:`~supernet.configs.EngineConfig`) the ``template`` and ``search`` apply
     (``search.seed`` makes runs reproducible); training, eval and dataset settings are
     ignored.
 
@@ -114,18 +114,6 @@ class TabularEngine(EngineBase):
         self.trainer = _NoTrainer()
         self.steering = SteeringState(self.space)
         self._init_search()
-
-    @classmethod
-    def check_config(cls, config: EngineConfig) -> None:
-        kind = config.space().kind
-        if not kind.supports_tabular:
-            raise ValueError("tabular mode looks architectures up by their NAS-Bench-201 cell "
-                             f"string; a {kind.name} template needs mode 'supernet'")
-        if not config.table_path:
-            raise ValueError("tabular mode needs table_path: a CSV file (arch + accuracy columns), "
-                             "'synthetic[:SEED]' or 'nats:[PATH]'")
-        if config.proxies:
-            raise ValueError("zero-cost proxies need a batch of training data; tabular mode has none")
 
     def _check_coverage(self) -> None:
         table = self.table

@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from supernet.csv_cells import clipped, parse_number, shown_cell
 from supernet.paths import Roots, path_guard
 from supernet.space import SearchSpace
 
@@ -67,9 +67,6 @@ class TableColumns:
 
 MAX_TABLE_BYTES = 64 * 2**20
 """Largest CSV table read (NAS-Bench-201 with every column: about 3 MB)."""
-
-MAX_SHOWN_CELL = 200
-"""Longest rendering of a table cell in an error message."""
 
 _COLUMN_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
 
@@ -106,7 +103,7 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
         if not name:
             raise ValueError(f"{path}: line 1: the header has an empty column name")
         if name in seen_cols:
-            raise ValueError(f"{path}: line 1: column {_shown(name)} appears twice in the header")
+            raise ValueError(f"{path}: line 1: column {shown_cell(name)} appears twice in the header")
         seen_cols.add(name)
     data_cols = [h for h in header if h != ARCH_COLUMN and h not in COST_COLUMNS]
     if dataset not in data_cols:
@@ -132,15 +129,14 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
                 check_arch(space, arch, "")
             except ValueError as exc:
                 raise ValueError(f"{path}: line {line}: malformed architecture string "
-                                 f"{_shown(arch)}: {_clipped(str(exc))}") from None
+                                 f"{shown_cell(arch)}: {clipped(str(exc))}") from None
             if arch in lines:
-                raise ValueError(f"{path}: line {line}: duplicate architecture {_shown(arch)} "
+                raise ValueError(f"{path}: line {line}: duplicate architecture {shown_cell(arch)} "
                                  f"(first on line {lines[arch]})")
             lines[arch] = line
             archs.append(arch)
             for name in data_cols:
-                value = _parse_number(fields[pos[name]], path, line, name, empty_ok=False)
-                assert value is not None
+                value = _accuracy_cell(fields[pos[name]], f"{path}: line {line}, column {name!r}: ")
                 if not 0.0 <= value <= scale:
                     hint = (" (it looks like a percentage: load the table with percent=True)"
                             if not percent and 1.0 < value <= 100.0 else "")
@@ -148,8 +144,8 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
                                      f"{value!r} is not {unit}{hint}")
                 accs[name].append(value / scale)
             for name in cost_cols:
-                costs[name].append(_parse_number(fields[pos[name]], path, line, name,
-                                                 empty_ok=True, nonnegative=True))
+                costs[name].append(_cost_cell(fields[pos[name]],
+                                              f"{path}: line {line}, column {name!r}: "))
     except csv.Error:
         raise ValueError(f"{path}: line {reader.line_num}: not valid CSV") from None
     if not archs:
@@ -188,15 +184,6 @@ def _looks_like_header(header: list[str]) -> bool:
     known = set(KNOWN_DATASET_COLUMNS) | set(COST_COLUMNS)
     return (len(header) >= 2 and all(_COLUMN_NAME.match(h) for h in header)
             and any(h in known for h in header))
-
-
-def _clipped(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN_CELL else f"{text[:MAX_SHOWN_CELL - 3]}..."
-
-
-def _shown(text: str) -> str:
-    """A cell of a file proven to be a table, bounded in length."""
-    return _clipped(repr(text))
 
 
 def read_nats_bench(path: str | Path | None, dataset: str, hp: str = "200",
@@ -251,21 +238,12 @@ def check_arch(space: SearchSpace, arch: str, where: str) -> None:
         raise ValueError(f"{prefix}{arch!r} is not canonical; expected {canonical!r}")
 
 
-def _parse_number(text: str, path: Path, line: int, column: str, empty_ok: bool,
-                  nonnegative: bool = False) -> float | None:
-    text = text.strip()
-    if not text:
-        if empty_ok:
-            return None
-        raise ValueError(f"{path}: line {line}, column {column!r}: empty; a number is required")
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{path}: line {line}, column {column!r}: {_shown(text)} is not a "
-                         "number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{path}: line {line}, column {column!r}: {_shown(text)} is not a "
-                         "finite number")
-    if nonnegative and value < 0:
-        raise ValueError(f"{path}: line {line}, column {column!r}: {value!r} is negative")
-    return value
+def _accuracy_cell(text: str, where: str) -> float:
+    if not text.strip():
+        raise ValueError(f"{where}empty; a number is required")
+    return parse_number(text, where)
+
+
+def _cost_cell(text: str, where: str) -> float | None:
+    """A cost, or None for an empty cell (costs are optional per row)."""
+    return parse_number(text, where, nonnegative=True) if text.strip() else None

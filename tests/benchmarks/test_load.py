@@ -1,4 +1,5 @@
-"""Smoke test of ``python -m benchmarks.load``: a real gunicorn web process, real Redis."""
+"""Smoke test of ``python -m benchmarks.load``: the Procfile's gunicorn gevent web, real Redis,
+real logins."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ def test_quick_load_run_delivers_every_event_and_reports_against_n1(redis_url: s
         assert r["delivered"] == r["published"] > 0 and r["delivered_events_per_s"] > 0
         assert r["commands_acked"] == r["commands_sent"] > 0
         assert 0 < r["latency_p50_ms"] <= r["latency_p95_ms"]
+        assert r["watchers_connected"] == r["clients"]
+        assert r["login_answered"] == r["login_requests"] > 0  # the login page kept answering
     assert set(report["ratios"]["2"]) >= {"latency_p50", "latency_p95", "command_rtt_p95",
-                                          "per_client_events_per_s"}
+                                          "login_p95", "per_client_events_per_s"}
 
 
 def test_an_unreachable_redis_fails_the_run_with_a_reason() -> None:

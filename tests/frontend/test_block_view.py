@@ -9,8 +9,8 @@ import pytest
 from frontend import figures
 from frontend.block_view import ParsedArchs, archs_using
 from frontend.edits import block_edit, position_of
-from supernet.evaluate import CandidateRecord
 from supernet.fitness import FitnessTable
+from supernet.records import CandidateRecord
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
 

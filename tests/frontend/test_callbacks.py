@@ -27,7 +27,7 @@ def test_tabular_rows_carry_the_true_rank_and_the_summary_names_the_best() -> No
 
 def test_the_builders_proxy_fields_make_an_engine_config_that_ranks_by_the_chosen_proxy() -> None:
     from frontend.callbacks import builder_config
-    from supernet.engine import EngineConfig
+    from supernet.configs import EngineConfig
 
     config = builder_config(3, ["skip_connect", "nor_conv_3x3"], 4, 1, "digits", 2, "uniform",
                             None, "supernet", None, ["synflow", "naswot"], 12, ["naswot"])

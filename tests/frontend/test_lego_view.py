@@ -204,7 +204,7 @@ def test_load_upload_accepts_chain_json_and_refuses_the_rest_clearly() -> None:
 
 
 def test_start_config_is_an_engine_config_for_the_chain() -> None:
-    from supernet.engine import EngineConfig
+    from supernet.configs import EngineConfig
 
     doc = lego.preset_doc("chain-tiny")
     config = lego.start_config(doc, " digits ", 2, "fair", ["synflow"], None)

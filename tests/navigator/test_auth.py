@@ -1,4 +1,4 @@
-"""navigator/auth.py: users and hashed passwords, the login in front of every route and socket,
+"""navigator/auth/: users and hashed passwords, the login in front of every route and socket,
 and per-session access rights enforced on the server (owner/admin steer, shared users watch),
 with forged and replayed commands rejected and recorded."""
 
@@ -24,9 +24,11 @@ from navigator.bus import EventBus, MemoryBus, make_bus
 from navigator.cli import main
 from navigator.config import ServerConfig, resolve
 from navigator.events import SessionState
+from tests.support.login import post_login, post_logout
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "carol": "carol-password",
              "root": "root-password"}
+SECRET = "lab-secret-of-at-least-32-characters"
 
 
 # --- user store and CLI ------------------------------------------------------------------
@@ -107,7 +109,7 @@ def test_auth_defaults_and_secret() -> None:
     assert resolve(ServerConfig, env={}).auth == "none"  # the embedded default: no login
     assert resolve(ServerConfig, cli={"host": "0.0.0.0"}, env={}).auth == "password"
     lab = resolve(ServerConfig, env={"NAVIGATOR_REDIS_URL": "redis://lab:6379/0",
-                                     "NAVIGATOR_SECRET": "s", "NAVIGATOR_SESSION_HOURS": "0.5"})
+                                     "NAVIGATOR_SECRET": SECRET, "NAVIGATOR_SESSION_HOURS": "0.5"})
     assert lab.login_required and lab.session_hours == 0.5
     assert lab.users_path == lab.data_dir / "users.json"
     with pytest.raises(ValueError, match="lab mode .* needs a session secret: set NAVIGATOR_SECRET"):
@@ -138,7 +140,7 @@ class AuthServer:
         self.users = UserStore(tmp_path / "users.json", env={})
         for name, password in PASSWORDS.items():
             self.users.add_user(name, password, "admin" if name == "root" else "analyst")
-        self.config = ServerConfig(**{"auth": "password", "secret": "lab-secret", "data_dir": tmp_path,
+        self.config = ServerConfig(**{"auth": "password", "secret": SECRET, "data_dir": tmp_path,
                                       "embedded_workers": 0} | config)
         self.bus = bus
         self.app, self.socketio = create_app(self.config, bus, users=self.users)
@@ -151,8 +153,7 @@ class AuthServer:
     def login(self, user: str) -> str:
         """Log in through the form; returns the signed session cookie."""
         http = requests.Session()
-        r = http.post(f"{self.url}/login", data={"username": user, "password": PASSWORDS[user],
-                                                 "next": "/"}, allow_redirects=False, timeout=10)
+        r = post_login(http, self.url, user, PASSWORDS[user])
         assert r.status_code == 303 and r.headers["Location"] == "/"
         return http.cookies[SESSION_COOKIE]
 
@@ -248,16 +249,14 @@ def test_without_a_cookie_every_route_and_the_socket_need_a_login(lab: AuthServe
 
 def test_wrong_password_is_rejected_with_a_clear_message(lab: AuthServer) -> None:
     for user, password in (("alice", "bob-password"), ("mallory", "alice-password")):
-        r = requests.post(lab.url + "/login", data={"username": user, "password": password},
-                          allow_redirects=False, timeout=10)
+        r = post_login(requests.Session(), lab.url, user, password)
         assert r.status_code == 401 and "wrong user name or password" in r.text
         assert SESSION_COOKIE not in r.cookies
 
 
 def test_login_opens_pages_and_socket_and_logout_closes_them(lab: AuthServer) -> None:
     http = requests.Session()
-    r = http.post(lab.url + "/login", data={"username": "alice", "password": "alice-password",
-                                            "next": "//evil.example/"}, allow_redirects=False, timeout=10)
+    r = post_login(http, lab.url, "alice", "alice-password", "//evil.example/")
     assert r.status_code == 303 and r.headers["Location"] == "/"  # never off-site
     assert http.get(lab.url + "/", allow_redirects=False, timeout=10).status_code == 200
     assert http.get(lab.url + "/_dash-layout", timeout=10).status_code == 200
@@ -273,7 +272,7 @@ def test_login_opens_pages_and_socket_and_logout_closes_them(lab: AuthServer) ->
         # logout ends the login on the server: its open socket is closed, and a copy of the
         # cookie (another tab, a stolen one) no longer opens pages or sockets
         copy = http.cookies[SESSION_COOKIE]
-        http.get(lab.url + "/logout", timeout=10)
+        post_logout(http, lab.url)
         deadline = time.monotonic() + 10
         while client.sio.connected and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -305,17 +304,23 @@ def test_expired_and_forged_cookies_are_rejected(tmp_path: Path) -> None:
         forged = URLSafeTimedSerializer("guessed-secret", salt="cookie-session", signer_kwargs={
             "key_derivation": "hmac", "digest_method": "sha1"}).dumps({"user": "alice"})
         message = refusal(server.url, forged)
-        assert message == "invalid session cookie (not signed by this server): log in again"
+        assert message == ("login required: your session cookie is not one of this "
+                           "server's (it ended long ago, or is forged)")
     finally:
         server.close()
 
 
 def refreshed_cookie(server: AuthServer, user: str, login_ts: float) -> str:
-    """The cookie Flask hands out on each response of a login made at ``login_ts``: a fresh
-    signature (it refreshes permanent sessions), the login time of the form post."""
+    """The cookie of a login made at ``login_ts`` whose server-side session was just saved
+    again (as any change to it does): a fresh record, the login time of the form post."""
+    from flask import session
+
     app = server.app.server
-    return app.session_interface.get_signing_serializer(app).dumps(
-        {"_permanent": True, "user": user, "login_ts": login_ts})
+    with app.test_request_context("/"):
+        session.update({"_permanent": True, "_user_id": user, "login_ts": login_ts})
+        response = app.response_class()
+        app.session_interface.save_session(app, session, response)
+        return str(session.sid)  # Flask-Session's id
 
 
 def test_a_socket_expires_with_its_login_not_a_lifetime_after_connecting(tmp_path: Path) -> None:
@@ -435,12 +440,12 @@ def test_dash_callbacks_act_as_the_logged_in_user(lab: AuthServer) -> None:
     lab.session("s-dash", "alice")
     lab.session("s-other", "carol")
     with lab.app.server.test_request_context("/_dash-update-component", method="POST"):
-        session["user"], session["login_ts"] = "bob", time.time()
+        session["_user_id"], session["login_ts"] = "bob", time.time()
         assert send_command(lab.hub, "s-dash", "pause") == (
             "not sent: bob may not steer session s-dash (owner: alice)")
         assert lab.hub.sessions() == []
     with lab.app.server.test_request_context("/_dash-update-component", method="POST"):
-        session["user"], session["login_ts"] = "alice", time.time()
+        session["_user_id"], session["login_ts"] = "alice", time.time()
         assert send_command(lab.hub, "s-dash", "pause") == "sent pause"
         assert lab.hub.sessions() == ["s-dash"]
     assert [r["user"] for r in rejections(lab.bus, "s-dash")] == ["bob"]

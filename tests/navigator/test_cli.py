@@ -113,3 +113,34 @@ def test_serve_answers_http_200(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("where", ["flag", "environment"])
+def test_serve_refuses_a_network_host_and_points_to_gunicorn(
+        where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: ``--host 0.0.0.0`` ran Werkzeug's development server for the network."""
+    argv = ["serve", "--data-dir", str(tmp_path), "--port", str(free_port())]
+    if where == "flag":
+        argv += ["--host", "0.0.0.0"]
+    else:
+        monkeypatch.setenv("NAVIGATOR_HOST", "0.0.0.0")
+        monkeypatch.setenv("NAVIGATOR_SECRET", "cli-test-secret-" + "0123456789abcdef" * 2)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "navigator serve: error: host '0.0.0.0': `navigator serve` runs Werkzeug's " \
+           "development server, which must not face a network" in err
+    assert "gunicorn -k gevent -w 1 --worker-connections 4000 -b 0.0.0.0:8050 " \
+           "'navigator.wsgi:lab_app()'" in err
+    assert not (tmp_path / "recordings.sqlite").exists()  # nothing was started
+
+
+def test_serve_with_cuda_and_no_gpu_fails_at_startup_naming_the_flag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    assert main(["serve", "--data-dir", str(tmp_path), "--device", "cuda"]) == 2
+    assert ("flag --device: device must be 'auto' or 'cpu': no CUDA device is available on this "
+            "machine for the embedded workers, got 'cuda'") in capsys.readouterr().err

@@ -210,3 +210,14 @@ def test_args_stay_as_sent() -> None:
     command = parse_command(wire("set_search_params", args={"population": 4}))
     assert command.args == {"population": 4}
     assert parse_command(wire("pause", id="")).id != ""
+
+
+def test_the_servers_receive_time_travels_beside_the_clients_ts() -> None:
+    old = parse_command(wire("pause", ts=100.0))  # a message from before received_ts
+    assert old.received_ts is None and "received_ts" not in old.to_dict()
+    stamped = parse_command(wire("pause", ts=100.0, received_ts=105.5))
+    assert (stamped.ts, stamped.received_ts) == (100.0, 105.5)
+    assert parse_command(json.loads(json.dumps(stamped.to_dict()))) == stamped  # over the bus
+    for bad in (float("nan"), float("inf"), True, -1, 1e300):
+        with pytest.raises(CommandError, match="'received_ts' must be a number: unix time"):
+            parse_command(wire("pause", received_ts=bad))

@@ -45,11 +45,53 @@ def test_precedence_flag_over_env_over_toml(tmp_path: Path) -> None:
     assert resolve(WorkerConfig, toml_path=path, env={}).max_sessions == 3
 
 
+SECRET = "0123456789abcdef0123456789abcdef"  # 32 characters: the shortest a login accepts
+
+
 def test_lab_mode_takes_redis_and_secret_from_the_environment() -> None:
-    env = {"NAVIGATOR_REDIS_URL": "redis://lab:6379/0", "NAVIGATOR_SECRET": "s3cret"}
+    env = {"NAVIGATOR_REDIS_URL": "redis://lab:6379/0", "NAVIGATOR_SECRET": SECRET}
     config = resolve(ServerConfig, env=env)
     assert config.lab_mode and config.redis_url == "redis://lab:6379/0"
-    assert config.secret == "s3cret"
+    assert config.secret == SECRET
+
+
+@pytest.mark.parametrize("kwargs, source", [
+    ({"env": {"NAVIGATOR_REDIS_URL": "redis://lab:6379/0", "NAVIGATOR_SECRET": "q"}},
+     "environment NAVIGATOR_SECRET"),
+    ({"env": {}, "cli": {"host": "0.0.0.0", "secret": SECRET[:-1]}}, "flag --secret"),
+    ({"env": {"NAVIGATOR_AUTH": "password"}, "toml": 'secret = "hunter2"'}, "config file"),
+])
+def test_a_weak_login_secret_is_refused_naming_its_source(tmp_path: Path, kwargs: dict,
+                                                         source: str) -> None:
+    if "toml" in kwargs:
+        kwargs = {"env": kwargs["env"], "toml_path": toml(tmp_path, f"[server]\n{kwargs['toml']}\n")}
+    with pytest.raises(ValueError) as info:
+        resolve(ServerConfig, **kwargs)
+    message = str(info.value)
+    assert message.startswith(source)
+    assert ": secret must have at least 32 characters (128 bits) when it protects logins" in message
+    assert "openssl rand -hex 32" in message  # how to make one
+    secret = (kwargs.get("cli") or {}).get("secret") or kwargs["env"].get("NAVIGATOR_SECRET")
+    assert (secret or "hunter2") not in message  # never echoed
+    with pytest.raises(ValueError, match="ServerConfig: secret must have at least 32"):
+        ServerConfig(auth="password", secret="x")
+
+
+def test_a_short_secret_is_fine_without_logins() -> None:
+    """The embedded default signs no login with it."""
+    assert resolve(ServerConfig, env={"NAVIGATOR_SECRET": "s"}).auth == "none"
+
+
+def test_cookie_secure_is_a_flag_from_any_source(tmp_path: Path) -> None:
+    assert resolve(ServerConfig, env={}).cookie_secure is None  # per request: HTTPS or not
+    assert resolve(ServerConfig, env={"NAVIGATOR_COOKIE_SECURE": "true"}).cookie_secure is True
+    assert resolve(ServerConfig, env={"NAVIGATOR_COOKIE_SECURE": "0"}).cookie_secure is False
+    with pytest.raises(ValueError, match="environment NAVIGATOR_COOKIE_SECURE: cookie_secure must "
+                                         "be true or false, got 'maybe'"):
+        resolve(ServerConfig, env={"NAVIGATOR_COOKIE_SECURE": "maybe"})
+    path = toml(tmp_path, '[server]\ncookie_secure = "yes"\n')
+    with pytest.raises(ValueError, match=r"\[server\]: cookie_secure must be true or false"):
+        resolve(ServerConfig, toml_path=path, env={})
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -96,6 +138,7 @@ def test_real_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch,
     ("host = 5", "host must be a host name or IP address, got 5"),
     ("port = true", "port must be an integer from 0 to 65535, got True"),
     ("data_dir = 5", "data_dir must be a path, got 5"),
+    ("users_file = 7", "users_file must be a path, got 7"),
     ("session_hours = inf", "session_hours must be a positive number of hours"),
     ("session_hours = 1e9", r"session_hours .* at most 8760 \(a year\), got 1000000000.0"),
     ("max_sessions_per_user = 1.5", "max_sessions_per_user must be >= 0 .*, got 1.5"),
@@ -113,6 +156,11 @@ def test_bad_toml_values_name_the_file_and_the_field(tmp_path: Path, line: str,
     ({"env": {"NAVIGATOR_SESSION_HOURS": "1e9"}}, "environment NAVIGATOR_SESSION_HOURS: "),
     ({"env": {}, "cli": {"port": True}}, "flag --port: port must be an integer from 0 to 65535"),
     ({"env": {}, "cli": {"data_dir": 5}}, "flag --data-dir: data_dir must be a path, got 5"),
+    ({"env": {}, "cli": {"users_file": 7}}, "flag --users-file: users_file must be a path, got 7"),
+    ({"env": {}, "cli": {"host": 5}}, "flag --host: host must be a host name or IP address, got 5"),
+    ({"env": {}, "cli": {"session_hours": float("inf")}},
+     "flag --session-hours: session_hours must be a positive number of hours"),
+    ({"env": {}, "cli": {"session_hours": 1e9}}, r"flag --session-hours: session_hours .* at most 8760"),
     ({"env": {}, "cli": {"session_hours": float("nan")}}, "flag --session-hours: session_hours"),
     ({"env": {}, "cli": {"host": ""}}, "flag --host: host must be a host name"),
 ])
@@ -123,7 +171,7 @@ def test_bad_values_name_their_source(kwargs: dict, match: str) -> None:
 
 def test_unknown_toml_keys_list_the_allowed_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\[worker\]: unknown key\(s\) \['devise'\]; "
-                                         r"allowed: \['data_dir', 'device', "):
+                                         r"allowed: \['data_dir', 'device', 'file_roots', "):
         resolve(WorkerConfig, toml_path=toml(tmp_path, '[worker]\ndevise = "cpu"\n'), env={})
     with pytest.raises(ValueError, match=r"\[server\] must be a table"):
         resolve(ServerConfig, toml_path=toml(tmp_path, "server = 5\n"), env={})

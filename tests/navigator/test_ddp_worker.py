@@ -37,8 +37,9 @@ from navigator.commands import parse_command
 from navigator.ddp import Follower, RankLink
 from navigator.events import Event
 from navigator.worker import SessionWorker, WorkerOptions
+from supernet.configs import EngineConfig
 from supernet.distributed import DistributedContext
-from supernet.engine import EngineConfig, SearchEngine
+from supernet.engine import SearchEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,

@@ -13,6 +13,7 @@ from navigator.events import (
     SCHEMA_VERSION,
     Candidates,
     CommandAck,
+    CommandRejected,
     Event,
     SessionState,
     TrainProgressEvent,
@@ -123,3 +124,14 @@ def test_train_progress_event_is_the_trainers_progress() -> None:
     report = TrainProgress(**SAMPLES["train_progress"], lr=0.05)
     event = TrainProgressEvent(**report.to_dict())
     assert isinstance(event, TrainProgress) and event.to_dict() == report.to_dict()
+
+
+def test_recorded_commands_from_before_received_ts_still_read() -> None:
+    """``received_ts`` (the server's clock), ``suppressed`` and ``unauthorized`` are additions
+    with defaults: acks and refusals recorded before them read as they always did."""
+    old_ack = {"command_id": "c", "command": "pause", "user": "ana", "sent_ts": 5.0}
+    assert CommandAck.from_dict(old_ack).received_ts is None
+    old = {"command_id": "c", "command": "pause", "user": "ana", "reason": "no", "sent_ts": 5.0}
+    rejected = CommandRejected.from_dict(old)
+    assert (rejected.received_ts, rejected.suppressed, rejected.unauthorized) == (None, 0, False)
+    assert CommandRejected.from_dict(old | {"received_ts": 6.0}).received_ts == 6.0

@@ -23,7 +23,9 @@ from navigator.bus import EventBus, MemoryBus, make_bus
 from navigator.bus.lease import MemoryCoordinator, SessionLease
 from navigator.lab import QueueMonitor, check_quota
 from navigator.recording import RecordingStore
-from navigator.worker import WorkerHost, WorkerOptions
+from navigator.worker import WorkerOptions
+from navigator.worker_host import WorkerHost
+from tests.support.login import post_login
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
@@ -237,8 +239,7 @@ class LabClient:
 
     def __init__(self, url: str, user: str) -> None:
         http = requests.Session()
-        reply = http.post(f"{url}/login", data={"username": user, "password": PASSWORDS[user],
-                                                "next": "/"}, allow_redirects=False, timeout=10)
+        reply = post_login(http, url, user, PASSWORDS[user])  # with the form's CSRF token
         assert reply.status_code in (302, 303), reply.text[:300]
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
         self.events: list[dict[str, Any]] = []
@@ -310,9 +311,10 @@ def test_two_workers_two_users_a_watcher_and_a_killed_worker(tmp_path: Path, red
     redis.Redis.from_url(redis_url).flushdb()
     users = ",".join(f"{u}:{generate_password_hash(p, method='pbkdf2:sha256:1000')}"
                      for u, p in PASSWORDS.items())
-    env = os.environ | {"NAVIGATOR_SECRET": "lab-test-secret", "NAVIGATOR_USERS": users,
-                        "NAVIGATOR_LEASE_TTL_S": "2", "OMP_NUM_THREADS": "1",
-                        "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "NAVIGATOR_SECRET"} | {
+        "NAVIGATOR_LEASE_TTL_S": "2", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    web_env = env | {"NAVIGATOR_SECRET": "lab-test-secret-of-at-least-32-chars",
+                     "NAVIGATOR_USERS": users}  # workers never hold the secret
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     shared = tmp_path / "shared"  # the checkpoint dir every worker host must see
@@ -321,7 +323,8 @@ def test_two_workers_two_users_a_watcher_and_a_killed_worker(tmp_path: Path, red
     procs = {"web": subprocess.Popen(cmd + ["serve", "--redis", redis_url, "--embedded-workers",
                                             "0", "--port", str(port), "--data-dir",
                                             str(tmp_path / "web")],
-                                     env=env, cwd=ROOT, stdout=logs["web"], stderr=subprocess.STDOUT)}
+                                     env=web_env, cwd=ROOT, stdout=logs["web"],
+                                     stderr=subprocess.STDOUT)}
     for name in ("w1", "w2"):
         procs[name] = subprocess.Popen(cmd + ["worker", "--redis", redis_url, "--max-sessions", "1",
                                               "--device", "cpu", "--data-dir", str(shared)],

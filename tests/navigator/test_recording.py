@@ -158,7 +158,7 @@ def test_export_jsonl_and_csv(store: RecordingStore, tmp_path: Path) -> None:
     assert [a["user"] for a in actions] == ["ana", "bo"]
     assert json.loads(actions[0]["args"]) == {"choice_point": "1<-0", "op": "none"}
 
-    with pytest.raises(ValueError, match="'jsonl' or 'csv'"):
+    with pytest.raises(ValueError, match="'csv' or 'jsonl', got 'xlsx'"):
         store.export("s1", tmp_path, fmt="xlsx")
     with pytest.raises(ValueError, match="no recorded session"):
         store.export("nope", tmp_path)

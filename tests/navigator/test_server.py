@@ -145,6 +145,7 @@ def test_malformed_join_gets_command_error(client: Client) -> None:
 
 
 def test_valid_command_is_forwarded_to_the_bus(server: LiveServer, client: Client) -> None:
+    _session(server, "fwd", 1)  # commands reach only sessions that exist
     client.sio.emit("command", {"type": "prune_op", "session": "fwd", "id": "c-1", "user": "mallory",
                                 "args": {"choice_point": "1<-0", "op": "none"}})
     client.wait(lambda: len(client.sent) == 1)

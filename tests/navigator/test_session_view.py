@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from navigator.bus import MemoryBus
-from navigator.events import CommandAck, CommandRejected, Error, Event, Exported, MapUpdate
+from navigator.events import (
+    CommandAck,
+    CommandRejected,
+    Error,
+    Event,
+    Exported,
+    MapUpdate,
+    SessionState,
+)
 from navigator.session_view import SessionView
 from tests.support.sessions import EditedChain
 from tests.support.synthetic import SyntheticSession
@@ -113,3 +121,17 @@ def test_candidates_a_template_edit_removed_stay_on_the_map_but_leave_the_curren
     assert view.map.archs == edited_chain.archs  # the explored points are still drawn
     assert view.current_archs() == edited_chain.survivors
     assert [r["arch"] for r in view.current_records()] == edited_chain.survivors
+
+
+def test_refusals_of_users_without_rights_stay_off_the_owners_timeline() -> None:
+    bus = MemoryBus()
+    bus.publish("s", SessionState(state="running", owner="alice"))
+    bus.publish("s", CommandRejected(command_id="b-1", command="prune_op", user="bob",
+                                     reason="bob may not steer session s (owner: alice)",
+                                     args={"digest": "sha256:0123", "bytes": 400_000},
+                                     unauthorized=True))
+    bus.publish("s", CommandRejected(command_id="a-1", command="prune_op", user="alice",
+                                     reason="it is the last remaining op"))
+    view = _view_of(bus, "s")
+    assert [t.get("user") for t in view.timeline] == [None, "alice"]
+    assert view.unauthorized_commands == 1

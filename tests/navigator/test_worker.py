@@ -22,8 +22,10 @@ import pytest
 from navigator.bus import EventBus, MemoryBus, Subscription, make_bus
 from navigator.commands import parse_command
 from navigator.events import Event
-from navigator.worker import SessionWorker, WorkerHost, WorkerOptions
-from supernet.engine import EngineConfig, SearchEngine
+from navigator.worker import SessionWorker, WorkerOptions
+from navigator.worker_host import WorkerHost
+from supernet.configs import EngineConfig
+from supernet.engine import SearchEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
@@ -361,7 +363,7 @@ from pathlib import Path
 from navigator.bus import make_bus
 from navigator.commands import parse_command
 from navigator.worker import SessionWorker, WorkerOptions
-from supernet.engine import EngineConfig
+from supernet.configs import EngineConfig
 
 url, session, ckpt, config = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 bus = make_bus(url or None)
@@ -452,8 +454,8 @@ def test_a_killed_redis_worker_resumes_with_history_intact(tmp_path: Path,
 
 
 def test_editing_the_template_of_a_paused_chain_session(tmp_path: Path) -> None:
-    from supernet.templates.chain import chain_tiny
     from supernet.space import SearchSpace
+    from supernet.templates.chain import chain_tiny
 
     doc = chain_tiny().to_dict()
     run = Running(MemoryBus(), tmp_path, config=LONG | {"template": doc})

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from supernet.configs import TrainConfig
 from supernet.data import load_dataset
 from supernet.export import build_standalone, write_standalone
 from supernet.model import ChainSupernet, Supernet
@@ -22,7 +23,7 @@ from supernet.templates.chain import (
     chain_tiny,
     navigator_chain,
 )
-from supernet.train import TrainConfig, Trainer
+from supernet.train import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +207,7 @@ def test_the_navigator_chain_preset_trains_a_step_and_exports_an_equal_module() 
 @pytest.mark.parametrize("sampler", ["weighted", "fair"])
 def test_sampling_weights_and_fair_paths_on_choice_points_of_unequal_size(
         space: SearchSpace, sampler: str, rng: np.random.Generator) -> None:
-    from supernet.train import sample_paths
+    from supernet.samplers import sample_paths
 
     steering = SteeringState(space)
     steering.set_weights("layer1.block", {"conv3x3": 8.0, "conv5x5": 1.0, "sep3x3": 0.0})

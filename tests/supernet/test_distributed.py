@@ -27,6 +27,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from supernet.configs import TrainConfig
 from supernet.data import Dataset, load_dataset
 from supernet.distributed import (
     DistributedContext,
@@ -37,7 +38,7 @@ from supernet.distributed import (
 from supernet.model import Supernet
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer
+from supernet.train import Trainer
 
 WORLD = 2
 LIMIT = 150  # digits images -> 96 training rows

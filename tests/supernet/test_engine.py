@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from supernet.engine import EngineConfig, SearchEngine
-from supernet.evaluate import EvalConfig
+from supernet.configs import EngineConfig, EvalConfig, TrainConfig
+from supernet.engine import SearchEngine
 from supernet.search import SearchConfig
-from supernet.train import TrainConfig, TrainProgress
+from supernet.train import TrainProgress
 
 MICRO = {"n_nodes": 3, "ops": ["skip_connect", "nor_conv_3x3", "avg_pool_3x3"], "C": 4,
          "cells_per_stage": 1, "n_stages": 2}
@@ -70,14 +70,17 @@ def test_hostile_settings_name_the_field(data: dict, line: str) -> None:
     assert line in str(info.value)
 
 
-def test_cuda_without_a_gpu_fails_when_the_config_is_validated() -> None:
+def test_cuda_without_a_gpu_fails_when_the_engine_is_built() -> None:
+    """The worker that owns the device refuses it; the web (no GPU in a lab) accepts the
+    config, so a lab's web never turns a cuda session away for lacking a GPU itself."""
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a CUDA device")
+    config = EngineConfig.from_dict({"train": {"device": "cuda"}})
     with pytest.raises(ValueError, match="train.device must be 'auto' or 'cpu': no CUDA device "
                                          "is available on this machine, got 'cuda'"):
-        EngineConfig.from_dict({"train": {"device": "cuda"}})
+        SearchEngine(config)
     with pytest.raises(ValueError, match="train.device must be 'auto', 'cpu' or 'cuda"):
         EngineConfig.from_dict({"train": {"device": "cuda:x"}})
 

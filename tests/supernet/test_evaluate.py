@@ -8,12 +8,14 @@ import pytest
 import torch
 from torch import nn
 
+from supernet.configs import EvalConfig, TrainConfig
 from supernet.data import Dataset, load_dataset
-from supernet.evaluate import CandidateRecord, EvalConfig, Evaluator
+from supernet.evaluate import Evaluator
 from supernet.model import Supernet
+from supernet.records import CandidateRecord
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer
+from supernet.train import Trainer
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from supernet.configs import TrainConfig
 from supernet.data import load_dataset
 from supernet.export import arch_to_json, build_standalone, train_standalone, write_standalone
 from supernet.model import Supernet
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer
+from supernet.train import Trainer
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from supernet.evaluate import CandidateRecord
 from supernet.fitness import FitnessTable
+from supernet.records import CandidateRecord
 from supernet.space import SearchSpace
 
 

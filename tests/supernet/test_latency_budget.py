@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from supernet.engine import EngineConfig
-from supernet.evaluate import CandidateRecord
+from supernet.configs import EngineConfig
 from supernet.hardware import active_edges
 from supernet.latency_budget import LatencyObjective
+from supernet.records import CandidateRecord
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
 from supernet.tabular.engine import TabularEngine

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supernet.evaluate import CandidateRecord
+from supernet.records import CandidateRecord
 from supernet.search import EvolutionarySearch, SearchConfig
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from supernet.engine import EngineConfig
+from supernet.configs import EngineConfig
 from supernet.space import PRESETS, SearchSpace, preset, template_from_dict
 from supernet.templates import (
     MAX_CANDIDATES,

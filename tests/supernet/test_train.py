@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import torch
 
+from supernet.configs import TrainConfig
 from supernet.data import Dataset, load_dataset
 from supernet.model import Supernet
+from supernet.samplers import sample_paths
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer, TrainProgress, read_checkpoint, sample_paths
+from supernet.train import Trainer, TrainProgress, read_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -86,14 +88,14 @@ def test_fair_sampling_uses_every_allowed_op_once_per_step(nb201_space: SearchSp
 
 def test_samplers_come_from_a_registry(nb201_space: SearchSpace,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import supernet.train as train
+    import supernet.samplers as samplers
 
-    assert train.sampler_names() == ("uniform", "weighted", "fair")
+    assert samplers.sampler_names() == ("uniform", "weighted", "fair")
     with pytest.raises(ValueError, match=r"one of \['uniform', 'weighted', 'fair'\], got 'greedy'"):
         sample_paths(SteeringState(nb201_space), "greedy", np.random.default_rng(0))
-    monkeypatch.setattr(train, "_SAMPLERS", dict(train._SAMPLERS))
+    monkeypatch.setattr(samplers, "_SAMPLERS", dict(samplers._SAMPLERS))
 
-    @train.register_sampler("first")
+    @samplers.register_sampler("first")
     def first(steering: SteeringState, rng: np.random.Generator) -> list[tuple[str, ...]]:
         return [tuple(steering.allowed(cp.name)[0] for cp in steering.space)]
 
@@ -101,7 +103,7 @@ def test_samplers_come_from_a_registry(nb201_space: SearchSpace,
     assert sample_paths(SteeringState(nb201_space), "first", np.random.default_rng(0)) == [
         tuple(cp.candidates[0] for cp in nb201_space)]
     with pytest.raises(ValueError, match="already registered"):
-        train.register_sampler("first")(first)
+        samplers.register_sampler("first")(first)
 
 
 def test_progress_callback_and_finetune(micro_space: SearchSpace, digits: Dataset) -> None:
@@ -151,7 +153,8 @@ from supernet.data import load_dataset
 from supernet.model import Supernet
 from supernet.space import SearchSpace, CellTemplate
 from supernet.steering import SteeringState
-from supernet.train import TrainConfig, Trainer, read_checkpoint
+from supernet.configs import TrainConfig
+from supernet.train import Trainer, read_checkpoint
 ops = ("skip_connect", "nor_conv_3x3", "avg_pool_3x3")
 space = SearchSpace(CellTemplate(n_nodes=3, edges={"1<-0": ops, "2<-0": ops, "2<-1": ops},
                                  C=4, cells_per_stage=1, n_stages=2))

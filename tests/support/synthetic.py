@@ -147,11 +147,11 @@ class SyntheticSession:
         except ValueError as exc:
             self.bus.publish(self.session, CommandRejected(
                 command_id=command.id, command=command.type, user=command.user, reason=str(exc),
-                args=command.args, sent_ts=command.ts))
+                args=command.args, sent_ts=command.ts, received_ts=command.received_ts))
             return
         self.bus.publish(self.session, CommandAck(
             command_id=command.id, command=command.type, user=command.user, args=command.args,
-            sent_ts=command.ts, detail="synthetic"))
+            sent_ts=command.ts, received_ts=command.received_ts, detail="synthetic"))
         if command.type in STEERING_COMMANDS:
             self.publish_steering()
         elif command.type == "set_latency_budget":
@@ -229,7 +229,7 @@ class SyntheticWorker:
 class LiveServer:
     """The real app (``create_app``) on a free port in background threads, stoppable.
 
-    ``workers=True`` also runs an embedded :class:`~navigator.worker.WorkerHost`, as
+    ``workers=True`` also runs an embedded :class:`~navigator.worker_host.WorkerHost`, as
     ``navigator serve`` does; otherwise session requests stay queued on the bus for
     the caller (a :class:`SyntheticSession`, say) to answer. ``record=True`` records
     every session into ``<data_dir>/recordings.sqlite`` (study mode and replay need it).
@@ -258,7 +258,8 @@ class LiveServer:
         self.bus = bus or MemoryBus()
         self.worker_host = None
         if workers:
-            from navigator.worker import WorkerHost, WorkerOptions
+            from navigator.worker import WorkerOptions
+            from navigator.worker_host import WorkerHost
 
             options = WorkerOptions(checkpoint_dir=data / "checkpoints")
             self.worker_host = WorkerHost(self.bus, options).start()

@@ -11,7 +11,7 @@ from navigator.study import parse_ui_action
 
 @pytest.mark.parametrize("message, reason", [
     ({"kind": "dance"}, "unknown ui_action kind 'dance'"),
-    ({"kind": "map_color", "detail": {"colour": "x"}}, "unknown detail key(s) ['colour']"),
+    ({"kind": "map_color", "detail": {"colour": "x"}}, "map_color: unknown key(s) ['colour']; allowed: ['color']"),
     ({"kind": "map_color", "detail": {"color": 3}}, "color must be str"),
     ({"kind": "map_selection", "detail": {"n": True, "archs": []}}, "n must be int"),
     ({"kind": "map_color", "detail": "params"}, "detail must be a JSON object"),

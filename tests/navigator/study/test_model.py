@@ -19,16 +19,22 @@ def test_study_round_trips_and_splits_comma_separated_conditions() -> None:
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"name": "", "conditions": ["a"]}, "study name ''"),
+    ({"name": "", "conditions": ["a"]},
+     "name must be 1-80 letters, digits, spaces, '_', '.' or '-', starting with a letter or "
+     "digit, got ''"),
     ({"name": "x/y", "conditions": ["a"]}, "letters, digits"),
     ({"name": "s", "conditions": []}, "at least one condition"),
     ({"name": "s", "conditions": ["a", "a"]}, "distinct"),
     ({"name": "s", "conditions": ["a"], "time_limit_s": 0}, "time limit"),
     ({"name": "s", "conditions": ["a"], "time_limit_s": "10"}, "time limit"),
-    ({"name": "s", "conditions": ["a"], "participants": ["bad id"]}, "participant id 'bad id'"),
-    ({"name": "s", "conditions": ["a"], "colour": 1}, "unknown study field(s) ['colour']"),
-    ({"conditions": ["a"]}, "needs 'name' and 'conditions'"),
-    ("pilot", "must be a JSON object"),
+    ({"name": "s", "conditions": ["a"], "participants": ["bad id"]},
+     "participants[0] must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or "
+     "digit (e.g. P01), got 'bad id'"),
+    ({"name": "s", "conditions": ["a"], "colour": 1},
+     "unknown key(s) ['colour']; allowed: ['conditions', 'name', 'participants', 'sessions', "
+     "'task', 'time_limit_s']"),
+    ({"conditions": ["a"]}, "study: missing name"),
+    ("pilot", "study: must be an object, got 'pilot'"),
 ])
 def test_invalid_studies_are_refused_with_the_reason(spec: Any, message: str) -> None:
     with pytest.raises(ValueError, match=None) as info:

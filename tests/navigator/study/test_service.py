@@ -31,6 +31,9 @@ class FakeHub:
         self.bus.publish(session, SessionState(state="queued", owner=owner))
         return session
 
+    def exists(self, session: str) -> bool:
+        return session in self.bus.sessions()
+
     def view(self, session: str) -> SessionView:
         view = self.views.setdefault(session, SessionView(session))
         for e in self.bus.history(session, view.last_seq):

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from supernet.evaluate import CandidateRecord
 from supernet.hardware.pareto import pareto_front, pareto_table
+from supernet.records import CandidateRecord
 from supernet.space import SearchSpace
 
 

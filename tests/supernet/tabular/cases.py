@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supernet.engine import EngineConfig
+from supernet.configs import EngineConfig
 from supernet.search import SearchConfig
 from supernet.space import SearchSpace
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from supernet.engine import EngineConfig, SearchEngine
+from supernet.configs import EngineConfig
+from supernet.engine import SearchEngine
 from supernet.engines import open_engine
 from supernet.tabular import parsing
 from supernet.tabular.engine import TabularEngine

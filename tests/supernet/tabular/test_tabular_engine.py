@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from supernet.engine import EngineConfig
+from supernet.configs import EngineConfig
 from supernet.engines import open_engine
 from supernet.tabular.engine import NO_TRAINING, TabularEngine
 from supernet.tabular.synthetic import synthetic_table
