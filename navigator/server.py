@@ -13,11 +13,12 @@ knows the UI: it only sees the hub (:mod:`navigator.hub`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Flask, request
 from flask import session as flask_session
 from flask_socketio import ConnectionRefusedError, SocketIO, emit
+from pydantic import Field
 
 from navigator.auth import (
     LOCAL_USER,
@@ -34,8 +35,17 @@ from navigator.config import ServerConfig, is_loopback
 from navigator.hub import LiveHub
 from navigator.lab import register_start_handler
 from navigator.socket_guard import Gate, harden
+from supernet.validation import FiniteFloat, InvalidData, Model, conforms, validate
 
 MAX_AFTER_SEQ = 2**53  # what a browser's number holds exactly
+
+
+class JoinMessage(Model):
+    """``join`` {session, after_seq}: follow a session from just after ``after_seq``."""
+
+    session: Annotated[str, Field(min_length=1)]
+    after_seq: Annotated[int, Field(ge=0, le=MAX_AFTER_SEQ, description=(
+        f"a non-negative integer (at most {MAX_AFTER_SEQ})"))] = 0
 
 
 def _sid() -> str:
@@ -53,7 +63,7 @@ def _login_ts() -> float:
     """When the current request's user logged in (``install_login`` stores it in the signed
     cookie); 0 (long expired) for a cookie without it."""
     value = flask_session.get("login_ts")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    return float(value) if conforms(FiniteFloat, value) else 0.0
 
 
 def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
@@ -82,15 +92,13 @@ def _register_socket_handlers(socketio: SocketIO, hub: LiveHub,
         except CommandError as exc:
             emit("command_error", {"reason": str(exc)})
             return
-        if not isinstance(message, dict) or not isinstance(message.get("session"), str):
-            emit("command_error", {"reason": "join needs {'session': <id>, 'after_seq': <int>}"})
+        try:
+            join = validate(JoinMessage, message, "join")
+        except InvalidData as exc:
+            emit("command_error", {"reason": f"join needs {{'session': <id>, 'after_seq': <int>}}: "
+                                             f"{exc}"})
             return
-        after = message.get("after_seq", 0)
-        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_AFTER_SEQ:
-            emit("command_error", {"reason": "after_seq must be a non-negative integer "
-                                             f"(at most {MAX_AFTER_SEQ})"})
-            return
-        hub.join(_sid(), message["session"], after)
+        hub.join(_sid(), join.session, join.after_seq)
 
     @socketio.on("command")
     def on_command(*args: Any) -> None:
