@@ -189,8 +189,25 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
             items = [html.Li(f"{t.get('user', 'worker')}: {t['text']}", className=f"tl-{t['kind']}")
                      for t in reversed(view.timeline)]
             exported = view.exports[-1] if view.exports else None
-        status = f"last export: {exported['files'].get('model', '')}" if exported else ""
-        return rows, items, options, status, true_rank_summary(rows), marker
+        return rows, items, options, export_status(exported), true_rank_summary(rows), marker
+
+
+def export_status(exported: dict[str, Any] | None) -> str:
+    """Where the last export lies and how well its saved weights score (from arch.json)."""
+    if not exported:
+        return ""
+    metrics = exported.get("metrics") or {}
+    where = exported.get("folder") or exported["files"].get("model", "")
+    text = f"last export: {where}"
+    if "test_accuracy" in metrics:
+        trained = metrics.get("train_epochs") or 0
+        text += (f" - test accuracy {metrics['test_accuracy']:.3f} of the saved weights"
+                 + (f" after {trained} stand-alone epochs" if trained else ""))
+        curve = metrics.get("curve") or []
+        if curve:
+            text += " (val accuracy by epoch: " + ", ".join(
+                f"{p['val_accuracy']:.2f}" for p in curve) + ")"
+    return text
 
 
 def leaderboard_row(rank: int, record: dict[str, Any]) -> dict[str, Any]:

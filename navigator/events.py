@@ -167,9 +167,15 @@ class Space(Payload):
 
 @dataclass
 class Exported(Payload):
+    """An export written to disk: its files, the folder (one per version, never overwritten)
+    and the metrics measured by loading those files back (``test_accuracy`` among them)."""
+
     type: ClassVar[str] = "exported"
     arch: str
     files: dict[str, str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    folder: str = ""
+    version: int = 0
 
 
 @dataclass

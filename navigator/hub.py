@@ -262,8 +262,34 @@ class LiveHub:
             except ValueError as exc:
                 raise CommandError(f"edit_template: {exc}") from None
         self.authorize(command, message.get("user"))
-        self.bus.send_command(command)
+        ended = self._ended(command.session)
+        if ended is None:
+            self.bus.send_command(command)
+        elif command.type == "export":  # no worker listens: a worker host runs it from the checkpoint
+            self.bus.request_session(ended | {"kind": "export", "session": command.session,
+                                              "command": command.to_dict()})
+        else:
+            raise self._reject(command, f"session {command.session} has {ended['state']}: "
+                                        f"{command.type} cannot be carried out (export still "
+                                        "works, from its checkpoint)")
         return command
+
+    def _ended(self, session: str) -> dict[str, Any] | None:
+        """``{"state", "message", "owner", "config"}`` of a session that stopped or failed
+        (its worker has exited, so its command queue has no reader); None otherwise."""
+        view, newest = self._views.get(session), self.bus.last_seq(session)
+        last: dict[str, Any] = {}
+        if view is not None and view.last_seq >= newest:
+            last = {"state": view.state, "message": view.message, "owner": view.owner,
+                    "config": view.config}
+        for window in (() if last else (256, 8192, newest)):  # the stream's tail, then more
+            last = next((dict(e.data) for e in reversed(self.bus.history(session, newest - window))
+                         if e.type == "session_state"), {})
+            if last:
+                break
+        if last.get("state") not in ("stopped", "failed"):
+            return None
+        return {k: last.get(k) for k in ("state", "message", "owner", "config")}
 
     def _join_problem(self, sid: str, session: str) -> str | None:
         """Why socket ``sid`` may not join ``session``'s room; None after counting it in."""

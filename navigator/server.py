@@ -62,7 +62,7 @@ def _one_argument(event: str, args: tuple[Any, ...]) -> Any:
 def _login_ts() -> float:
     """When the current request's user logged in (``install_login`` stores it in the signed
     cookie); 0 (long expired) for a cookie without it."""
-    value = flask_session.get("login_ts")
+    value: Any = flask_session.get("login_ts")
     return float(value) if conforms(FiniteFloat, value) else 0.0
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from navigator.bus import EventBus
 from navigator.bus.lease import SessionLease
-from navigator.commands import STEERING_COMMANDS, Command, apply_steering
+from navigator.commands import STEERING_COMMANDS, Command, apply_steering, parse_command
 from navigator.events import (
     Candidates,
     CommandAck,
@@ -42,7 +42,7 @@ from navigator.events import (
 from supernet.configs import EngineConfig
 from supernet.data import Dataset
 from supernet.engines import Engine, open_engine
-from supernet.export import build_standalone, train_standalone, write_standalone
+from supernet.export import export_model, next_version, write_standalone
 from supernet.hardware import load_latency_csv
 from supernet.latency_budget import HOST
 from supernet.projection import MapProjector
@@ -179,6 +179,7 @@ class SessionWorker:
                 return
             self._finish("stopped")
             self._set_state("stopped", "stopped by the analyst")
+            self._answer_after_stop()
         except Exception as exc:  # noqa: BLE001 - report, then let the host decide
             if self.lost:
                 return
@@ -299,14 +300,32 @@ class SessionWorker:
             self.handle(command)
             command = self.bus.next_command(self.session)
 
+    def _answer_after_stop(self) -> None:
+        """Commands that arrived while the session was stopping: exports are still carried
+        out (the engine is open), anything else is rejected, so that none waits forever."""
+        command = self.bus.next_command(self.session)
+        while command is not None and not self.lost:
+            if command.type == "export":
+                try:
+                    self.handle(command)
+                except Exception as exc:  # noqa: BLE001 - the session stopped cleanly all the same
+                    self.reject(command, f"export failed: {exc}")
+            else:
+                self.reject(command, f"session {self.session} has stopped; {command.type} "
+                                     "cannot be carried out (export still works)")
+            command = self.bus.next_command(self.session)
+
+    def reject(self, command: Command, reason: str) -> None:
+        self.bus.publish(self.session, CommandRejected(
+            command_id=command.id, command=command.type, user=command.user, reason=reason,
+            args=command.args, sent_ts=command.ts, received_ts=command.received_ts))
+
     def handle(self, command: Command) -> None:
         """Apply one command, or reject it with a reason; never raises for user mistakes."""
         try:
             detail = self._apply(command)
         except ValueError as exc:
-            self.bus.publish(self.session, CommandRejected(
-                command_id=command.id, command=command.type, user=command.user, reason=str(exc),
-                args=command.args, sent_ts=command.ts, received_ts=command.received_ts))
+            self.reject(command, str(exc))
             return
         self.bus.publish(self.session, CommandAck(
             command_id=command.id, command=command.type, user=command.user, detail=detail,
@@ -403,24 +422,74 @@ class SessionWorker:
         return report.describe()
 
     def _export(self, args: dict[str, Any]) -> str:
+        """Write a new export version: supernet weights, or trained ``train_epochs`` stand-alone,
+        its BatchNorm statistics recalibrated and its metrics measured from the written files."""
         engine = self.engine
         assert engine is not None
         arch = engine.space.from_string(args["arch"])
-        out = (self.options.exports_dir or self.options.checkpoint_dir.parent / "exports")
-        out = out / self.session / engine.space.arch_hash(arch)
+        base = (self.options.exports_dir or self.options.checkpoint_dir.parent / "exports")
+        out = next_version(base / self.session / engine.space.arch_hash(arch))
         data = engine.data
-        metrics: dict[str, Any] = {}
-        supernet = engine.supernet
         epochs = args.get("train_epochs", 0)
         if epochs and self.tabular:
             raise ValueError("tabular mode has no training data: export without train_epochs")
-        if epochs:
-            assert isinstance(data, Dataset), "only a supernet engine trains, and it holds a Dataset"
-            model = build_standalone(engine.space, arch, data.in_channels, data.num_classes,
-                                     data.image_size, supernet)
-            metrics = train_standalone(model, data, epochs, device=str(engine.device))
-        files = write_standalone(out, engine.space, arch, data.in_channels, data.num_classes,
-                                 data.image_size, supernet=supernet, metrics=metrics)
-        self.bus.publish(self.session, Exported(arch=args["arch"],
-                                                files={k: str(v) for k, v in files.items()}))
-        return f"exported to {out}"
+        if isinstance(data, Dataset):
+            files, metrics = export_model(out, engine.space, arch, data, supernet=engine.supernet,
+                                          train_epochs=epochs, device=str(engine.device))
+            detail = f"test accuracy {metrics['test_accuracy']:.4f}"
+        else:  # a table has no images to calibrate or measure on: fresh weights, no metrics
+            files = write_standalone(out, engine.space, arch, data.in_channels,
+                                     data.num_classes, data.image_size)
+            metrics, detail = {}, "fresh weights (a table has no images to measure on)"
+        self.bus.publish(self.session, Exported(
+            arch=args["arch"], files={k: str(v) for k, v in files.items()}, metrics=metrics,
+            folder=str(out), version=int(out.name[1:])))
+        return f"exported to {out}: {detail}"
+
+
+def run_export_job(bus: EventBus, request: dict[str, Any], options: WorkerOptions) -> None:
+    """Carry out the export command of a stopped (or failed) session from its checkpoint.
+
+    The hub sends ``{"kind": "export", "session", "owner", "config", "command", "state",
+    "message"}`` once the session's worker has exited; the job opens the engine from
+    ``<checkpoint_dir>/<session>.pt``, answers with ``exported`` + ``command_ack`` or
+    ``command_rejected``, and leaves the session in the state it ended in.
+    """
+    session = request["session"]
+    command = parse_command(request["command"])
+    try:
+        config = EngineConfig.from_dict(request.get("config") or {})
+    except (ValueError, TypeError):
+        config = EngineConfig()
+    worker = SessionWorker(bus, session, config, options, owner=request.get("owner", "local"))
+    state = request.get("state", "stopped")
+    try:
+        if not worker.checkpoint_path.exists():
+            worker.reject(command, f"session {session} {state} before its first checkpoint: "
+                                   "there are no weights to export")
+            return
+        try:
+            worker.engine = open_engine(config, None, worker.checkpoint_path,
+                                        data_roots=options.data_roots)
+            worker.config = worker.engine.config
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the analyst gets the reason
+            worker.reject(command, f"cannot open the checkpoint of session {session}: {exc}")
+            return
+        try:
+            worker.handle(command)
+        except Exception as exc:  # noqa: BLE001 - e.g. a full disk: say so, never go silent
+            worker.reject(command, f"export failed: {exc}")
+    finally:
+        _restore_final_state(bus, session, request)
+
+
+def _restore_final_state(bus: EventBus, session: str, request: dict[str, Any]) -> None:
+    """A job that waited for a worker may have been labelled "queued" by the queue monitor;
+    the session is still as it ended."""
+    for event in reversed(bus.history(session)):
+        if event.type == "session_state":
+            if event.data.get("state") == "queued":
+                bus.publish(session, SessionState(
+                    state=request.get("state", "stopped"), message=request.get("message", ""),
+                    owner=request.get("owner", ""), config=request.get("config") or {}))
+            return

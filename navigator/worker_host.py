@@ -17,7 +17,7 @@ import torch
 from navigator.bus import EventBus
 from navigator.bus.lease import SessionLease, new_worker_id
 from navigator.events import Error, SessionState
-from navigator.worker import SessionWorker, WorkerOptions
+from navigator.worker import SessionWorker, WorkerOptions, run_export_job
 from supernet.configs import EngineConfig, TrainConfig
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class WorkerHost:
         self.coordinator = bus.coordinator()
         self.link: RankLink | None = None  # under torchrun: given to its one session (ddp.py)
         self.workers: dict[str, tuple[SessionWorker, threading.Thread]] = {}
+        self.export_jobs: list[threading.Thread] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
@@ -96,6 +97,15 @@ class WorkerHost:
         thread.start()
         self._last_beat = 0.0  # announce the busier host at once
         return worker
+
+    def start_export(self, request: dict[str, Any]) -> threading.Thread:
+        """Run the export of a stopped session (:func:`~navigator.worker.run_export_job`) on a
+        short-lived thread; it claims no lease and takes no session slot."""
+        thread = threading.Thread(target=run_export_job, args=(self.bus, request, self.options),
+                                  name=f"export-{request['session']}", daemon=True)
+        self.export_jobs = [t for t in self.export_jobs if t.is_alive()] + [thread]
+        thread.start()
+        return thread
 
     def _claim(self, session: str, entry: dict[str, Any], takeover: bool) -> bool:
         """Take the lease; waits out a queue monitor that is publishing positions right now."""
@@ -167,6 +177,9 @@ class WorkerHost:
             request = self.bus.next_session_request(timeout=0.5)
             if request is None:
                 continue
+            if request.get("kind") == "export":
+                self.start_export(request)
+                continue
             try:
                 self.start_session(request)
             except ValueError:
@@ -188,6 +201,8 @@ class WorkerHost:
             worker.handover = self.coordinator.shared
             worker.stopped = True
         for _, thread in self.workers.values():
+            thread.join(timeout)
+        for thread in self.export_jobs:
             thread.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from supernet.configs import EngineConfig, EvalConfig, TrainConfig
 from supernet.engine import SearchEngine
-from supernet.export import write_standalone
+from supernet.export import export_model
 from supernet.samplers import sampler_names
 from supernet.search import SearchConfig, strategy_names
 from supernet.space import PRESETS
@@ -141,11 +141,12 @@ def _search(args: argparse.Namespace, context: DistributedContext | None) -> int
         mflops = "-" if r.flops is None else f"{r.flops / 1e6:.2f}"
         print(f"{i:>4}  {r.accuracy:8.4f}  {params:>9}  {mflops:>8}  {r.arch}")
     if args.out and board:
-        data = engine.data
-        files = write_standalone(args.out, engine.space, engine.space.from_string(board[0].arch),
-                                 data.in_channels, data.num_classes, data.image_size,
-                                 supernet=engine.supernet, metrics=board[0].to_dict())
-        print(f"exported the best architecture to {files['model'].parent}")
+        files, metrics = export_model(
+            args.out, engine.space, engine.space.from_string(board[0].arch), engine.data,
+            supernet=engine.supernet, extra={"search": board[0].to_dict()})
+        print(f"exported the best architecture to {files['model'].parent}: test accuracy "
+              f"{metrics['test_accuracy']:.4f} loaded from the written files "
+              f"(search estimate {board[0].accuracy:.4f})")
     return 0
 
 

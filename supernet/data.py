@@ -50,6 +50,10 @@ class Dataset:
     y_test: torch.Tensor
     num_classes: int
     classes: list[str]
+    # Per-channel training statistics the images were standardised with: an exported model
+    # applies them itself, so that it takes the images as they were before (digits: pixel / 16).
+    input_mean: tuple[float, ...] = ()
+    input_std: tuple[float, ...] = ()
 
     @property
     def in_channels(self) -> int:
@@ -65,11 +69,13 @@ class Dataset:
                 "in_channels": self.in_channels, "image_size": self.image_size}
 
 
-def _normalise(train: np.ndarray, *others: np.ndarray) -> list[torch.Tensor]:
-    """Per-channel standardisation with training statistics only."""
+def _normalise(train: np.ndarray, *others: np.ndarray
+               ) -> tuple[list[torch.Tensor], tuple[float, ...], tuple[float, ...]]:
+    """Per-channel standardisation with training statistics only; also returns them."""
     mean = train.mean(axis=(0, 2, 3), keepdims=True)
     std = train.std(axis=(0, 2, 3), keepdims=True) + 1e-6
-    return [torch.from_numpy(((a - mean) / std).astype(np.float32)) for a in (train, *others)]
+    tensors = [torch.from_numpy(((a - mean) / std).astype(np.float32)) for a in (train, *others)]
+    return tensors, tuple(float(v) for v in mean.ravel()), tuple(float(v) for v in std.ravel())
 
 
 MIN_IMAGES = 10
@@ -135,9 +141,10 @@ def _split(name: str, source: Path | str, x: np.ndarray, y: np.ndarray, x_test: 
                                                 stratify=_stratify(y, test_fraction))
     x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=val_fraction, random_state=seed,
                                                 stratify=_stratify(y, val_fraction))
-    xt, xv, xte = _normalise(x_tr, x_val, x_test)
+    (xt, xv, xte), mean, std = _normalise(x_tr, x_val, x_test)
     return Dataset(name, xt, torch.from_numpy(y_tr).long(), xv, torch.from_numpy(y_val).long(),
-                   xte, torch.from_numpy(np.asarray(y_test)).long(), len(classes), classes)
+                   xte, torch.from_numpy(np.asarray(y_test)).long(), len(classes), classes,
+                   input_mean=mean, input_std=std)
 
 
 def _stratify(y: np.ndarray, fraction: float) -> np.ndarray | None:

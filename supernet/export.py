@@ -5,6 +5,11 @@ and a short stand-alone training run to report its real accuracy.
 The written ``model.py`` embeds the source of the module that defines the template
 kind's stand-alone class (``supernet/ops.py`` for cells, ``supernet/blocks.py`` for
 chains), torch only, so the exported directory works without NAS Navigator installed.
+:func:`export_model` makes it self-contained: the module applies the dataset's input
+standardisation itself (it takes images as loaded, digits: pixel / 16), the weights carry
+BatchNorm statistics estimated for this one network (the supernet's shared ones mix every
+path and put a copied path at chance), and ``arch.json`` holds the metrics measured by
+loading the written files back.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ import inspect
 import json
 import sys
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -60,48 +68,110 @@ def build_standalone(space: SearchSpace, arch: Sequence[str], in_channels: int,
 _MODEL_FILE = '''"""Stand-alone network exported by NAS Navigator; needs only PyTorch.
 
 Architecture: {arch}
-Load it with:  from model import load; net = load()
+Input: float32 NCHW images, shape (N, {in_channels}, {image_size}, {image_size}), scaled as the
+training data was before standardisation ({note}). The module standardises them itself with
+INPUT_MEAN / INPUT_STD, the per-channel statistics of the training split.
+Load it with:  from model import load; net = load()  (eval mode; BatchNorm statistics
+estimated for this network on training data before it was saved; metrics in arch.json)
 """
 
 from __future__ import annotations
 {ops_source}
 
 ARCH_CONFIG = {config}
+INPUT_MEAN = {mean}
+INPUT_STD = {std}
 
 
-def load(weights: str | None = "weights.pt") -> {net_class}:
+class StandardisedInput(nn.Module):
+    """The network behind the input standardisation it was trained with."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(INPUT_MEAN).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(INPUT_STD).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - self.mean) / self.std)
+
+
+def load(weights: str | None = "weights.pt") -> StandardisedInput:
     import os
 
     net = {net_class}(**ARCH_CONFIG)
     if weights:
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), weights)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net.eval()
+    return StandardisedInput(net).eval()
 '''
+
+
+@dataclass(frozen=True)
+class InputScaling:
+    """How the images a loaded export takes become what the network saw in training."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    note: str
+
+    @classmethod
+    def of(cls, data: Dataset) -> InputScaling:
+        if not data.input_mean:
+            raise ValueError(f"dataset {data.name!r} does not record its standardisation; load "
+                             "it with supernet.data.load_dataset")
+        note = "digits: pixel / 16" if data.name == "digits" else "pixel / 255"
+        return cls(tuple(data.input_mean), tuple(data.input_std), note)
+
+    @classmethod
+    def identity(cls, channels: int) -> InputScaling:
+        return cls((0.0,) * channels, (1.0,) * channels, "already standardised inputs")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": list(self.mean), "std": list(self.std), "scale": self.note}
 
 
 def write_standalone(out_dir: str | Path, space: SearchSpace, arch: Sequence[str],
                      in_channels: int, num_classes: int, image_size: int,
-                     supernet: Supernet | None = None, metrics: dict | None = None
-                     ) -> dict[str, Path]:
-    """Write ``model.py``, ``weights.pt`` and ``arch.json`` into ``out_dir``."""
+                     supernet: Supernet | None = None, metrics: dict | None = None, *,
+                     model: nn.Module | None = None, scaling: InputScaling | None = None,
+                     extra: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write ``model.py``, ``weights.pt`` and ``arch.json`` into ``out_dir``.
+
+    ``model``: the stand-alone network whose weights to save (trained or recalibrated);
+    without it they are copied from ``supernet`` (or fresh). ``scaling`` defaults to none,
+    for inputs that are already standardised; :func:`export_model` passes the dataset's.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = build_standalone(space, arch, in_channels, num_classes, image_size, supernet)
+    if model is None:
+        model = build_standalone(space, arch, in_channels, num_classes, image_size, supernet)
+    scaling = scaling or InputScaling.identity(in_channels)
+    if len(scaling.mean) != in_channels or len(scaling.std) != in_channels:
+        raise ValueError(f"input scaling has {len(scaling.mean)} channels, the network "
+                         f"{in_channels}; pass the dataset's InputScaling")
     paths = {"model": out / "model.py", "weights": out / "weights.pt", "json": out / "arch.json"}
     net_class = space.kind.standalone_class()
     source = _MODEL_FILE.format(
-        arch=space.to_string(arch), net_class=net_class.__name__,
+        arch=space.to_string(arch), net_class=net_class.__name__, in_channels=in_channels,
+        image_size=image_size, note=scaling.note, mean=list(scaling.mean), std=list(scaling.std),
         ops_source=inspect.getsource(sys.modules[net_class.__module__]).replace(
             "from __future__ import annotations\n", ""),
         config=json.dumps(space.kind.standalone_config(space, tuple(arch), in_channels,
                                                        num_classes, image_size), indent=4),
     )
     paths["model"].write_text(source)
-    torch.save(model.state_dict(), paths["weights"])
+    paths["readme"] = out / "README.txt"
+    paths["readme"].write_text(
+        f"{space.to_string(arch)}\nLoad it with PyTorch only, from this folder: "
+        "import model; net = model.load()  # eval mode; net(x) takes float NCHW images "
+        f"({scaling.note}) of shape (N, {in_channels}, {image_size}, {image_size}); "
+        "metrics in arch.json\n")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, paths["weights"])
     doc = arch_to_json(space, arch, metrics) | {"in_channels": in_channels,
                                                 "num_classes": num_classes,
-                                                "image_size": image_size}
+                                                "image_size": image_size,
+                                                "input": scaling.to_dict()} | dict(extra or {})
     paths["json"].write_text(json.dumps(doc, indent=2))
     return paths
 
@@ -116,8 +186,9 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 5
 
 def train_standalone(model: nn.Module, data: Dataset, epochs: int, lr: float = 0.05,
                      batch_size: int = 128, seed: int = 0, device: str = "cpu",
-                     weight_decay: float = 5e-4) -> dict[str, float]:
-    """Train a stand-alone network from its current weights and report its real accuracy."""
+                     weight_decay: float = 5e-4) -> dict[str, Any]:
+    """Train a stand-alone network from its current weights and report its real accuracy;
+    ``curve`` holds each epoch's mean training loss and validation accuracy."""
     epochs = check_epochs(epochs, "epochs")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -127,21 +198,135 @@ def train_standalone(model: nn.Module, data: Dataset, epochs: int, lr: float = 0
     steps = epochs * -(-len(data.y_train) // batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     x_tr, y_tr = data.x_train.to(device), data.y_train.to(device)
+    x_val, y_val = data.x_val.to(device), data.y_val.to(device)
     started = time.perf_counter()
     loss_sum, seen = 0.0, 0
-    for _ in range(epochs):
+    curve: list[dict[str, float]] = []
+    for epoch in range(1, epochs + 1):
         model.train()
+        epoch_loss, epoch_seen = 0.0, 0
         for x, y in iterate_batches(x_tr, y_tr, batch_size, rng):
             opt.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(x), y)
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += loss.item() * len(y)
-            seen += len(y)
+            epoch_loss += loss.item() * len(y)
+            epoch_seen += len(y)
+        loss_sum, seen = loss_sum + epoch_loss, seen + epoch_seen
+        curve.append({"epoch": epoch, "train_loss": epoch_loss / max(epoch_seen, 1),
+                      "val_accuracy": _accuracy(model, x_val, y_val)})
     return {
-        "val_accuracy": _accuracy(model, data.x_val.to(device), data.y_val.to(device)),
+        "val_accuracy": _accuracy(model, x_val, y_val),
         "test_accuracy": _accuracy(model, data.x_test.to(device), data.y_test.to(device)),
         "train_loss": loss_sum / max(seen, 1),
         "seconds": time.perf_counter() - started,
+        "curve": curve,
     }
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, x_train: torch.Tensor, limit: int = 2048,
+                          batch_size: int = 256, seed: int = 0) -> nn.Module:
+    """Estimate the BatchNorm running statistics of ``model`` itself (cumulative average over
+    up to ``limit`` training images) and return it in eval mode. A supernet's shared
+    statistics mix every path trained, so a path copied out of it needs its own."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    device = next(model.parameters()).device
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(x_train))[:limit])
+    model.train()
+    for chunk in x_train[order].split(batch_size):
+        model(chunk.to(device))
+    for bn, momentum in zip(bns, momenta):
+        bn.momentum = momentum
+    return model.eval()
+
+
+def load_written(model_file: str | Path) -> nn.Module:
+    """Import a written ``model.py`` under a fresh module name and call its ``load()``,
+    exactly as a user would, so that what is measured is what was saved."""
+    import importlib.util
+
+    name = f"nasnav_export_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, model_file)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{model_file} is not an importable Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and annotations look their module up
+    try:
+        spec.loader.exec_module(module)
+        loaded: nn.Module = module.load()
+    finally:
+        sys.modules.pop(name, None)
+    return loaded
+
+
+def raw_images(x: torch.Tensor, scaling: InputScaling) -> torch.Tensor:
+    """Standardised images back in the scale an export takes (digits: pixel / 16)."""
+    mean = torch.tensor(scaling.mean, dtype=x.dtype).view(1, -1, 1, 1)
+    std = torch.tensor(scaling.std, dtype=x.dtype).view(1, -1, 1, 1)
+    return x * std + mean
+
+
+def export_zip(folder: str | Path) -> bytes:
+    """The export in ``folder`` as one zip (model.py, weights.pt, arch.json, README.txt), for
+    a download: unpacked anywhere, ``import model; model.load()`` works."""
+    import io
+    import zipfile
+
+    base = Path(folder)
+    names = ("model.py", "weights.pt", "arch.json", "README.txt")
+    missing = [n for n in names[:3] if not (base / n).is_file()]
+    if missing:
+        raise ValueError(f"{base} is not a complete export (missing {missing}); export again")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in names:
+            if (base / name).is_file():
+                archive.write(base / name, name)
+    return buffer.getvalue()
+
+
+def next_version(folder: str | Path) -> Path:
+    """``folder/v<N>`` one past the highest existing version: exports are never overwritten."""
+    base = Path(folder)
+    taken = [int(p.name[1:]) for p in base.glob("v*") if p.name[1:].isdigit()] if base.is_dir() \
+        else []
+    return base / f"v{max(taken, default=0) + 1}"
+
+
+def export_model(out_dir: str | Path, space: SearchSpace, arch: Sequence[str], data: Dataset,
+                 supernet: Supernet | None = None, train_epochs: int = 0, device: str = "cpu",
+                 extra: dict[str, Any] | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Export ``arch`` as a self-contained folder and return its files and metrics.
+
+    The network takes the supernet's weights (or fresh ones), is trained ``train_epochs``
+    stand-alone, gets its own BatchNorm statistics, and is written with the dataset's input
+    scaling. The metrics in ``arch.json`` are then measured by loading the written files
+    back, on the validation and test splits in the input scale the export takes.
+    """
+    arch = space.validate_arch(arch)
+    model = build_standalone(space, arch, data.in_channels, data.num_classes, data.image_size,
+                             supernet)
+    metrics: dict[str, Any] = {"weights": "supernet" if supernet is not None else "fresh",
+                               "train_epochs": train_epochs}
+    if train_epochs:
+        trained = train_standalone(model, data, train_epochs, device=device)
+        metrics |= {"train_loss": trained["train_loss"], "train_seconds": trained["seconds"],
+                    "curve": trained["curve"]}
+    model = recalibrate_batchnorm(model.cpu(), data.x_train)
+    scaling = InputScaling.of(data)
+    paths = write_standalone(out_dir, space, arch, data.in_channels, data.num_classes,
+                             data.image_size, model=model, scaling=scaling, extra=extra)
+    loaded = load_written(paths["model"])
+    metrics |= {"val_accuracy": _accuracy(loaded, raw_images(data.x_val, scaling), data.y_val),
+                "test_accuracy": _accuracy(loaded, raw_images(data.x_test, scaling), data.y_test),
+                "test_images": len(data.y_test), "measured": "loaded from the written files"}
+    doc = json.loads(paths["json"].read_text())
+    doc["metrics"] = metrics
+    paths["json"].write_text(json.dumps(doc, indent=2))
+    return paths, metrics

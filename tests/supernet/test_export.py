@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -10,8 +11,21 @@ import pytest
 import torch
 
 from supernet.configs import TrainConfig
-from supernet.data import load_dataset
-from supernet.export import arch_to_json, build_standalone, train_standalone, write_standalone
+from supernet.data import Dataset, load_dataset
+from supernet.evaluate import Evaluator
+from supernet.export import (
+    InputScaling,
+    arch_to_json,
+    build_standalone,
+    export_model,
+    export_zip,
+    load_written,
+    next_version,
+    raw_images,
+    recalibrate_batchnorm,
+    train_standalone,
+    write_standalone,
+)
 from supernet.model import Supernet
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
@@ -122,3 +136,109 @@ def test_standalone_rejects_a_supernet_of_another_shape(
         build_standalone(space, arch, 3, 10, 8, supernet=net)
     with pytest.raises(ValueError, match="another search space"):
         build_standalone(micro_space, micro_space.from_index(0), 1, 10, 8, supernet=net)
+
+
+# -- self-contained exports: input scaling, own BatchNorm statistics, measured metrics ----------
+
+
+@pytest.fixture(scope="module")
+def digits_run() -> tuple[SearchSpace, Supernet, Dataset]:
+    """A tiny supernet trained three epochs on all digits: its shared BN statistics are not a path's."""
+    torch.manual_seed(0)
+    space = SearchSpace.from_preset("tiny")
+    data = load_dataset("digits")
+    net = Supernet(space, data.in_channels, data.num_classes, data.image_size)
+    trainer = Trainer(net, data, SteeringState(space), TrainConfig(epochs=3, device="cpu"))
+    for _ in range(3):
+        trainer.train_epoch()
+    return space, net.eval(), data
+
+
+ARCH = ("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+"
+        "|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+
+
+def test_export_takes_unscaled_images_and_equals_the_supernet_path(
+        digits_run: tuple[SearchSpace, Supernet, Dataset], tmp_path: Path) -> None:
+    space, net, data = digits_run
+    arch = space.from_string(ARCH)
+    paths, _ = export_model(tmp_path, space, arch, data, supernet=net)
+    loaded = load_written(paths["model"])
+    assert not loaded.training
+    x = data.x_val[:64]
+    raw = raw_images(x, InputScaling.of(data))
+    assert float(raw.min()) > -1e-5 and float(raw.max()) < 1 + 1e-5  # digits: pixel / 16
+    # eval mode: statistics of this path, as the evaluator estimates them before scoring
+    reference = recalibrate_batchnorm(build_standalone(space, arch, 1, 10, 8, supernet=net),
+                                      data.x_train)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(raw), reference(x), atol=1e-4, rtol=0)
+    supernet = copy.deepcopy(net).train()  # batch statistics: the same network, same numbers
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.train()(raw), supernet(x, arch), atol=1e-4, rtol=0)
+    doc = json.loads(paths["json"].read_text())
+    assert doc["input"]["mean"] == pytest.approx(list(data.input_mean))
+    assert "pixel / 16" in paths["model"].read_text()
+
+
+def test_export_scores_in_a_fresh_process_what_arch_json_reports(
+        digits_run: tuple[SearchSpace, Supernet, Dataset], tmp_path: Path) -> None:
+    space, net, data = digits_run
+    arch = space.from_string(ARCH)
+    supernet_estimate = Evaluator(net, data).evaluate([arch])[0][0]
+    paths, metrics = export_model(tmp_path, space, arch, data, supernet=net)
+    scaling = InputScaling.of(data)
+    torch.save({"x": raw_images(data.x_test, scaling), "y": data.y_test}, tmp_path / "test.pt")
+    script = ("import sys, torch; sys.path.insert(0, sys.argv[1]); import model; net = model.load(); "
+              "d = torch.load(sys.argv[1] + '/test.pt'); "
+              "print((net(d['x']).argmax(1) == d['y']).float().mean().item())")
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    fresh = float(proc.stdout.strip())
+    doc = json.loads(paths["json"].read_text())
+    assert doc["metrics"]["test_accuracy"] == metrics["test_accuracy"]
+    assert abs(fresh - doc["metrics"]["test_accuracy"]) <= 0.01
+    # the copied path is as good as the search said, not at chance as with shared statistics
+    assert abs(doc["metrics"]["val_accuracy"] - supernet_estimate) <= 0.05
+    assert doc["metrics"]["val_accuracy"] > 0.3  # chance is 0.1
+
+
+def test_trained_export_saves_the_trained_weights_as_a_new_version(
+        digits_run: tuple[SearchSpace, Supernet, Dataset], tmp_path: Path) -> None:
+    space, net, data = digits_run
+    arch = space.from_string(ARCH)
+    first = next_version(tmp_path)
+    copied, _ = export_model(first, space, arch, data, supernet=net)
+    second = next_version(tmp_path)
+    assert (first.name, second.name) == ("v1", "v2")
+    trained, metrics = export_model(second, space, arch, data, supernet=net, train_epochs=2)
+    assert copied["weights"].read_bytes() != trained["weights"].read_bytes()
+    assert metrics["train_epochs"] == 2 and [p["epoch"] for p in metrics["curve"]] == [1, 2]
+    loaded = load_written(trained["model"])
+    raw = raw_images(data.x_test, InputScaling.of(data))
+    with torch.no_grad():
+        accuracy = float((loaded(raw).argmax(1) == data.y_test).float().mean())
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert json.loads(trained["json"].read_text())["metrics"] == json.loads(json.dumps(metrics))
+    assert next_version(tmp_path).name == "v3"
+
+
+def test_export_zip_unpacks_into_a_loadable_model(
+        digits_run: tuple[SearchSpace, Supernet, Dataset], tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    space, net, data = digits_run
+    paths, metrics = export_model(tmp_path / "v1", space, space.from_string(ARCH), data,
+                                  supernet=net)
+    with zipfile.ZipFile(io.BytesIO(export_zip(tmp_path / "v1"))) as archive:
+        assert sorted(archive.namelist()) == ["README.txt", "arch.json", "model.py", "weights.pt"]
+        archive.extractall(tmp_path / "unzipped")
+    assert "model.load()" in (tmp_path / "unzipped" / "README.txt").read_text()
+    loaded = load_written(tmp_path / "unzipped" / "model.py")
+    with torch.no_grad():
+        accuracy = (loaded(raw_images(data.x_test, InputScaling.of(data))).argmax(1)
+                    == data.y_test).float().mean().item()
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    with pytest.raises(ValueError, match="not a complete export"):
+        export_zip(tmp_path)
