@@ -41,6 +41,7 @@ from navigator.socket_guard import (
 from supernet.configs import EngineConfig
 from supernet.templates import check_template_size
 
+BUS_RETRY_S = 0.5  # pause before a relay asks an unreachable bus again
 THROTTLED = frozenset({"train_progress", "checkpoint"})  # relayed in batches, not one by one
 
 
@@ -162,7 +163,14 @@ class LiveHub:
             wait = 1.0 if not batch else max(0.0, last_relay + self.batch_interval_s - now)
             if batch and any(e.type not in THROTTLED for e in batch):
                 wait = min(wait, self.coalesce_s)
-            fresh = subscription.drain(wait)
+            try:
+                fresh = subscription.drain(wait)
+            except Exception:  # noqa: BLE001 - the bus dropped us (a Redis restart): retry
+                if self._stop.is_set():
+                    break
+                # The subscription's cursor did not move, so nothing is skipped once it is back.
+                time.sleep(BUS_RETRY_S)
+                continue
             for event in fresh:
                 try:
                     view.apply(event)
