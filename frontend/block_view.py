@@ -30,7 +30,7 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
-from frontend.callbacks import live, marker_of, register_confirm, watched_view
+from frontend.callbacks import live, marker_of, proposal, register_confirm, watched_view
 from frontend.edits import block_edit, position_of
 from supernet.space import SearchSpace
 
@@ -173,7 +173,7 @@ def register_block_view(app: Dash, hub: Hub) -> None:
             steering, space = dict(view.steering), view.space
         if space is None:
             raise PreventUpdate
-        return block_edit(steering, space, mode, *point)
+        return proposal(session, *block_edit(steering, space, mode, *point))
 
     register_confirm(app, hub, ids.BLOCK_CONFIRM, ids.BLOCK_PENDING, ids.BLOCK_PREVIEW,
                      "click a block first")

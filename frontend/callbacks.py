@@ -357,18 +357,25 @@ def send_command(hub: Hub, session: str | None, kind: str, args: dict | None = N
     return f"sent {kind}"
 
 
+def proposal(session: str | None, edit: dict[str, Any] | None, preview: str
+             ) -> tuple[dict[str, Any] | None, str]:
+    """A proposed edit (``block_edit``) for the pending store, tagged with its session."""
+    return (edit | {"session": session} if edit else None), preview
+
+
 def register_confirm(app: Dash, hub: Hub, button: str, pending: str, preview: str,
                      hint: str) -> None:
     """The confirm step of a proposed edit: ``button`` sends the command a click put in the
     ``pending`` store and clears it. The heatmap and the block view propose the same edits
     (``block_edit``), so they confirm them the same way; ``hint`` answers a confirm with
-    nothing proposed."""
+    nothing proposed. A proposal names its session (:func:`proposal`): one left over from
+    another session is dropped, not sent to this one."""
     @app.callback(Output(preview, "children", allow_duplicate=True),
                   Output(pending, "data", allow_duplicate=True),
                   Input(button, "n_clicks"), State(pending, "data"),
                   State(ids.SESSION, "data"), prevent_initial_call=True)
     def confirm(_n: Any, proposed: dict | None, session: str | None) -> tuple:
-        if not proposed:
+        if not proposed or proposed.get("session") != session:
             return hint, None
         return send_command(hub, session, proposed["type"], proposed["args"]), None
 
@@ -440,7 +447,7 @@ def _register_steering(app: Dash, hub: Hub) -> None:
             steering, space = dict(view.steering), view.space
         if space is None:
             raise PreventUpdate
-        return block_edit(steering, space, mode, point["y"], point["x"])
+        return proposal(session, *block_edit(steering, space, mode, point["y"], point["x"]))
 
     register_confirm(app, hub, ids.CONFIRM_EDIT, ids.PENDING, ids.EDIT_PREVIEW,
                      "click a heatmap cell first")

@@ -86,6 +86,8 @@ LEADERBOARD = "leaderboard"
 EXPORT = "export-button"
 TRAIN_STANDALONE = "train-standalone-button"
 EXPORT_STATUS = "export-status"
+DOWNLOAD = "download-export-button"  # the latest export as a zip
+DOWNLOAD_FILE = "download-export-file"
 TRUE_RANK = "true-rank"  # tabular mode: where the best found stands in the whole table
 
 TIMELINE = "timeline"

@@ -33,11 +33,13 @@ from flask_socketio import SocketIO
 
 from frontend.block_view import register_block_view
 from frontend.callbacks import register_callbacks
+from frontend.download import register_download
 from frontend.hardware_view import register_hardware
 from frontend.layout import build_layout
 from frontend.lego_view import register_lego_view
 from frontend.paths import assets_dir
 from frontend.selection_view import register_selections
+from frontend.session_reset import register_session_reset
 from frontend.study_view import register_study
 from navigator.auth import UserStore
 from navigator.bus import EventBus, make_bus
@@ -59,6 +61,8 @@ def create_app(config: ServerConfig, bus: EventBus, users: UserStore | None = No
     app.layout = build_layout()
     socketio, hub = create_server(app.server, config, bus, users, async_mode=async_mode)
     register_callbacks(app, hub)
+    register_download(app, hub)
+    register_session_reset(app)
     register_hardware(app, hub)
     register_block_view(app, hub)
     register_selections(app, hub)
