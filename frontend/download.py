@@ -15,7 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from frontend import ids
 from frontend.callbacks import live, watched_view
-from supernet.export import export_zip
+from supernet.export_files import export_zip
 
 if TYPE_CHECKING:
     from frontend.hub import Hub

@@ -42,7 +42,8 @@ from navigator.events import (
 from supernet.configs import EngineConfig
 from supernet.data import Dataset
 from supernet.engines import Engine, open_engine
-from supernet.export import export_model, next_version, write_standalone
+from supernet.export import export_model, write_standalone
+from supernet.export_files import next_version
 from supernet.hardware import load_latency_csv
 from supernet.latency_budget import HOST
 from supernet.projection import MapProjector

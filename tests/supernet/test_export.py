@@ -18,14 +18,13 @@ from supernet.export import (
     arch_to_json,
     build_standalone,
     export_model,
-    export_zip,
     load_written,
-    next_version,
     raw_images,
     recalibrate_batchnorm,
     train_standalone,
     write_standalone,
 )
+from supernet.export_files import export_zip, next_version
 from supernet.model import Supernet
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
