@@ -390,13 +390,15 @@ def _serve(config: WorkerConfig, context: DistributedContext, heartbeat_s: float
     try:
         while not link.failed.wait(1.0):
             pass
+        # Said at once: torchrun SIGTERMs this rank as soon as it sees the dead one, which can
+        # be while the host below is still winding down.
+        print(f"navigator worker: error: {link.broken}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         host.stop()  # hands the session over after a final checkpoint (Ctrl-C, SIGTERM)
         bus.close()
     if link.broken is not None and not interrupted:
-        print(f"navigator worker: error: {link.broken}", file=sys.stderr, flush=True)
         return 1
     link.shutdown()
     return 0

@@ -774,6 +774,7 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=0, slot="pools", index=1), block="avg_pool")
         # layer2: two convs, the first widened in the side pane (the second copies its filters)
         pg.click(f"#{ids.LEGO_ADD_LAYER}")
+        pg.wait_for_selector(_lego(ids.LEGO_LAYER, layer=1))  # the new layer is drawn (selected)
         _lego_click(pg, ids.LEGO_PALETTE, _lego(prop, key="filters", ref="1:blocks:0"), block="conv")
         pg.fill(_lego(prop, key="filters", ref="1:blocks:0"), "32")
         _wait(pg, "() => document.querySelector(\"" + _lego(brick, layer=1, slot="blocks", index=0).replace('"', '\\"')
@@ -782,6 +783,7 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=1, slot="blocks", index=2), block="conv")
         # layer3: identity and a default conv (16 filters) cannot share weights: named in red
         pg.click(f"#{ids.LEGO_ADD_LAYER}")
+        pg.wait_for_selector(_lego(ids.LEGO_LAYER, layer=2))
         _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=2, slot="blocks", index=0), block="identity")
         _lego_click(pg, ids.LEGO_PALETTE, _lego(brick, layer=2, slot="blocks", index=1), block="conv")
         _wait(pg, "id => document.getElementById(id).textContent.startsWith('layer3.block: candidates must "
