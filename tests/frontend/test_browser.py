@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from frontend import ids
-from tests.conftest import CHROMIUM_ARGS
 from tests.support.browser import observed_context
 from tests.support.synthetic import LiveServer, SyntheticWorker
 
@@ -28,25 +27,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1500, "height": 1000}
 
 GRAPH = "document.querySelector('#{id} .js-plotly-plot')"
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def synthetic() -> Iterator[tuple[LiveServer, SyntheticWorker]]:
-    server = LiveServer().start()
-    worker = SyntheticWorker(server.bus, candidates_on_start=40).start()
-    yield server, worker
-    worker.stop()
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from frontend import ids
-from tests.conftest import CHROMIUM_ARGS
 from tests.support.browser import observed_context
 from tests.support.synthetic import LiveServer
 
@@ -30,16 +29,6 @@ VIEWPORT = {"width": 1500, "height": 1000}
 SCORE = ("import sys, torch; sys.path[:] = [p for p in sys.path if p != sys.argv[2]]; import model; "
          "x, y = torch.load(sys.argv[1]); net = model.load(); "
          "print(((net(x).argmax(1) == y).float().mean().item()))")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,11 @@ selection, no control answer line (issue 16, defect 4). Run with ``pytest -m bro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from frontend import ids
-from tests.conftest import CHROMIUM_ARGS
 from tests.frontend.test_browser import (
     GRAPH,
     VIEWPORT,
@@ -20,28 +18,8 @@ from tests.frontend.test_browser import (
     _wait_live,
 )
 from tests.support.browser import observed_context
-from tests.support.synthetic import LiveServer, SyntheticWorker
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def synthetic() -> Iterator[tuple[LiveServer, SyntheticWorker]]:
-    server = LiveServer().start()
-    worker = SyntheticWorker(server.bus, candidates_on_start=40).start()
-    yield server, worker
-    worker.stop()
-    server.stop()
 
 
 def _start(page: Any, previous: str | None = None) -> str:
