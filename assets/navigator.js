@@ -68,7 +68,7 @@ window.navigator_glue = {
       const r = acc.byArch.get(arch);
       if (shown.has(arch) || r.x === null || r.x === undefined) { continue; }
       shown.add(arch);
-      x.push(r.x); y.push(r.y); custom.push([arch, r.accuracy, r.params]);
+      x.push(r.x); y.push(r.y); custom.push([arch, r.accuracy, r.params, this.hoverDetails(r)]);
       const value = key in r ? r[key] : (r.scores || {})[key];
       colour.push(value === undefined ? null : value);
     }
@@ -76,7 +76,9 @@ window.navigator_glue = {
       window.Plotly.extendTraces(gd, {x: [x], y: [y], customdata: [custom], "marker.color": [colour]}, [0]);
       // The count in the title, without another redraw.
       const n = gd.data[0].customdata.length, method = meta.method ? ", " + meta.method : "";
-      const text = "Search-space map (" + n.toLocaleString("en-US") + " candidates" + method + ")";
+      const head = "Search-space map (" + n.toLocaleString("en-US") + " candidates" + method + ")";
+      // keep what follows the count (the fixed map's "· map of N of M")
+      const text = ((gd.layout.title && gd.layout.title.text) || head).replace(/^Search-space map \([^)]*\)/, head);
       if (gd.layout.title) { gd.layout.title.text = text; }
       const title = gd.querySelector(".gtitle");
       if (title) { title.textContent = text; }
@@ -84,6 +86,13 @@ window.navigator_glue = {
     gd.__navigatorSource = gd.data[0].customdata;
     gd.__navigatorCount = gd.data[0].customdata.length;
     return x.length;
+  },
+  // The map hover's last line, as frontend/figures.py (map_hover_details) words it.
+  hoverDetails: function (r) {
+    const num = v => typeof v === "number" && isFinite(v);
+    return [r.generation === null || r.generation === undefined ? "generation ?" : "generation " + r.generation,
+            num(r.flops) ? "FLOPs " + r.flops.toLocaleString("en-US") : "FLOPs ?",
+            num(r.latency_ms) ? "latency " + r.latency_ms.toFixed(2) + " ms" : "latency ?"].join(" · ");
   },
   toggleTheme: function (n, theme) {
     let next = theme || "light";

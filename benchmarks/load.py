@@ -265,6 +265,7 @@ def _create_session(bus: Any, owner: str) -> str:
     bus.publish(session, CommandAck(command_id=uuid.uuid4().hex, command="share", user=owner,
                                     args={"with": "*"}, sent_ts=time.time(),
                                     detail="shared with everyone"))
+    bus.flush()  # publishing is asynchronous: in Redis before the web is asked about it
     return session
 
 
@@ -547,6 +548,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"bus": "redis", "server": "gunicorn gevent (1 worker), lab_app",
                               "transport": "websocket", "auth": "password, one login per watcher",
                               "baseline": "N=1", "results": {}}
+    from benchmarks.bus import redis_xadd_baseline
+
+    xadd, how = redis_xadd_baseline(args.redis, 20_000 if args.quick else 100_000)
+    report["redis_server_xadd_per_s"], report["redis_baseline"] = round(xadd), how
+    print(f"Redis's own XADD rate on this server: {xadd:,.0f} /s ({how})", flush=True)
     try:
         with WebProcess(args.redis, max(sizes)) as web:
             logins_began = time.perf_counter()

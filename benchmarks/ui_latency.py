@@ -7,11 +7,11 @@ candidates (plus the fitness and leaderboard events a worker sends with it) whil
 progress ticks stream in the background, and measures, on the same wall clock, the
 time until the map's ``plotly_afterplot`` that first shows the new points and until
 the next animation frame after it (what the analyst sees). The second is reported
-as ``p50_ms``/``p95_ms``. Then a UMAP refit of 5,000 NAS-Bench-201 architectures is
-timed after a warm-up fit (``supernet.projection.MapProjector``).
+as ``p50_ms``/``p95_ms``. The map is fixed (``supernet.projection``): nothing is refitted
+as points arrive, so the last part times placing 20 new points on it.
 
     python -m benchmarks.ui_latency --json          # last line: JSON summary
-    python -m benchmarks.ui_latency --runs 10 --sizes 1000 --no-umap
+    python -m benchmarks.ui_latency --runs 10 --sizes 1000 --no-placement
 """
 
 from __future__ import annotations
@@ -129,43 +129,38 @@ def measure_ui(sizes: list[int], runs: int, batch: int, chromium: str, log: Any)
     return results
 
 
-def measure_umap(n: int = 5000, warmup: int | None = None) -> dict[str, Any]:
-    """Seconds for a UMAP refit of ``n`` NAS-Bench-201 archs after a warm-up fit (JIT compiled).
-
-    The warm-up fits as many points as the timed refit (by default): above 4,096 points
-    UMAP switches to approximate nearest neighbours (pynndescent), whose JIT compilation
-    a smaller warm-up would leave inside the timed refit.
-    """
-    warmup = n if warmup is None else warmup
+def measure_placement(sample: int = 5000) -> dict[str, Any]:
+    """Milliseconds to place 20 new NAS-Bench-201 points on a fixed map, with no refit: a
+    lookup on the whole-space map the app builds once, and the kNN interpolation used for
+    spaces too large to map whole (here a ``sample``-point map). No UMAP refit or
+    ``transform`` is on the hot path any more (``supernet.projection``)."""
     import numpy as np
 
-    from supernet.projection import MapProjector
+    from supernet.encoders import fitted_encoder
+    from supernet.projection import FixedMap, build_space_map
     from supernet.space import SearchSpace
 
     space = SearchSpace.from_preset("nb201")
+    encoder = fitted_encoder("onehot", space)
     rng = np.random.default_rng(0)
-    indices = rng.choice(space.size(), size=n, replace=False)
-    archs = [space.from_index(int(i)) for i in indices]
-    keys = [space.to_string(a) for a in archs]
-    vectors = space.one_hot_many(archs)
-    t0 = time.perf_counter()
-    warm = MapProjector(seed=0, pca_until=10)
-    warm.add(keys[:warmup], vectors[:warmup])
-    warm.refit()
-    warmup_s = time.perf_counter() - t0
-    projector = MapProjector(seed=0, pca_until=10)
-    projector.add(keys, vectors)
-    t0 = time.perf_counter()
-    coords = projector.refit()
-    refit_s = time.perf_counter() - t0
-    assert len(coords) == n
-    t0 = time.perf_counter()
-    extra = [space.from_index(int(i)) for i in rng.choice(space.size(), size=20, replace=False)]
-    projector.add([space.to_string(a) + "#new" for a in extra], space.one_hot_many(extra))
-    transform_ms = (time.perf_counter() - t0) * 1000
-    return {"umap_refit_s": round(refit_s, 2), "umap_points": n,
-            "umap_import_and_warmup_s": round(warmup_s, 1),
-            "umap_transform_20_ms": round(transform_ms, 1)}
+
+    def twenty() -> list[str]:
+        return [space.to_string(space.from_index(int(i)))
+                for i in rng.choice(space.size(), size=20, replace=False)]
+
+    out: dict[str, Any] = {"refit_on_hot_path": False, "placement_encoding": "onehot"}
+    for name, size in (("whole_space", space.size()), ("sampled", sample)):
+        fixed = FixedMap(space, build_space_map(space, "onehot", 0, None, method="pca",
+                                                sample=size, encoder=encoder), encoder)
+        fixed.place(twenty())  # warm-up (the sampled map builds its neighbour index once)
+        times = []
+        for _ in range(10):
+            batch = twenty()
+            t0 = time.perf_counter()
+            fixed.place(batch)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[f"place_20_ms_{name}"] = round(statistics.median(times), 2)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30, help="measured batches per size")
     parser.add_argument("--batch", type=int, default=20, help="candidates per batch")
     parser.add_argument("--chromium", default=os.environ.get("NAVIGATOR_CHROMIUM", "/usr/bin/chromium"))
-    parser.add_argument("--no-umap", action="store_true", help="skip the UMAP refit timing")
-    parser.add_argument("--umap-points", type=int, default=5000)
+    parser.add_argument("--no-placement", action="store_true",
+                        help="skip timing the placement of new points on the fixed map")
     args = parser.parse_args(argv)
 
     def log(text: str) -> None:
@@ -192,12 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         "p50_ms": largest["p50_ms"], "p95_ms": largest["p95_ms"], "points": largest["points"],
         "batch": args.batch, "runs": args.runs, "target_p95_ms": 100,
         "p95_ok": largest["p95_ms"] < 100, "by_points": {str(r["points"]): r for r in by_size}}
-    if not args.no_umap:
-        log(f"UMAP: importing, warming up, then refitting {args.umap_points} archs ...")
-        summary.update(measure_umap(args.umap_points))
-        summary["umap_target_s"] = 2.0
-        log(f"UMAP refit of {args.umap_points}: {summary['umap_refit_s']} s "
-            f"(import + warm-up {summary['umap_import_and_warmup_s']} s)")
+    if not args.no_placement:
+        summary.update(measure_placement())
+        log(f"placing 20 new points on the fixed map: {summary['place_20_ms_whole_space']} ms "
+            f"(whole-space map), {summary['place_20_ms_sampled']} ms (sampled map, kNN "
+            "interpolation); no refit or UMAP transform on the hot path")
     if args.json:
         print(json.dumps(summary))
     return 0

@@ -32,6 +32,7 @@ from dash.exceptions import PreventUpdate
 from frontend import figures, ids
 from frontend.callbacks import live, marker_of, proposal, register_confirm, watched_view
 from frontend.edits import block_edit, position_of
+from frontend.evidence_figures import with_model
 from supernet.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -121,7 +122,8 @@ def register_block_view(app: Dash, hub: Hub) -> None:
             if view.space is None:
                 raise PreventUpdate
             names = [cp["name"] for cp in view.space["choice_points"]]
-            fig = figures.block_information(view.fitness, view.steering, theme == "dark", names)
+            fig = figures.block_information(with_model(view.fitness, view.evidence), view.steering,
+                                            theme == "dark", names)
         return fig, marker
 
     @app.callback(Output(ids.BLOCK_HOVER, "data"), Output(ids.BLOCK_INFO, "children"),
@@ -170,10 +172,11 @@ def register_block_view(app: Dash, hub: Hub) -> None:
             raise PreventUpdate
         view = watched_view(hub, session)
         with view.lock:
-            steering, space = dict(view.steering), view.space
+            steering, space, evidence = dict(view.steering), view.space, view.evidence
         if space is None:
             raise PreventUpdate
-        return proposal(session, *block_edit(steering, space, mode, *point))
+        return proposal(session, *block_edit(steering, space, mode, *point,
+                                             view.current_records(), evidence))
 
     register_confirm(app, hub, ids.BLOCK_CONFIRM, ids.BLOCK_PENDING, ids.BLOCK_PREVIEW,
                      "click a block first")

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from frontend import figures, ids
+from frontend import figures, ids, map_figures
 from frontend.edits import block_edit, prune_outside
+from frontend.evidence_figures import with_model
+from frontend.feedback_view import progress_line, send_answered
+from frontend.ranking import rank_key
 from frontend.selections import NamedSelection, focus_args
 from navigator.auth import AccessDenied
 from navigator.commands import CommandError
@@ -32,10 +35,11 @@ EVENTS = Input(ids.SOCKET, "data-events")
 LIVE_TRIGGERS: dict[str, tuple[str, ...]] = {
     ids.LIVE_TRAINING: ("train_progress", "session_state"),
     ids.LIVE_MAP: ("candidates", "map_update"),
-    ids.LIVE_HEATMAP: ("space", "fitness", "steering", "candidates"),
+    ids.LIVE_HEATMAP: ("space", "fitness", "steering", "candidates", "evidence"),
     ids.LIVE_TABLES: ("leaderboard", "session_state", "command_ack", "command_rejected", "error",
                       "exported"),
     ids.LIVE_HARDWARE: ("candidates", "hardware"),
+    ids.LIVE_ADVICE: ("advice", "evidence", "steering"),  # frontend/advisor_view.py
 }
 
 
@@ -70,6 +74,9 @@ def register_callbacks(app: Dash, hub: Hub) -> None:
     _register_steering(app, hub)
     _register_candidates(app, hub)
     _register_clientside(app)
+    from frontend.map_view import register_map_view  # it uses send_command from here
+
+    register_map_view(app, hub)
 
 
 def marker_of(view: SessionView, rendered: Any, trigger: str) -> dict[str, Any]:
@@ -120,19 +127,20 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
                   Output(ids.PROGRESS_TEXT, "children"), Output(ids.LOSS_CURVE, "figure"),
                   Output(ids.RENDERED_TRAINING, "data"),
                   live(ids.LIVE_TRAINING), Input(ids.SESSION, "data"), Input(ids.THEME, "data"),
-                  State(ids.RENDERED_TRAINING, "data"))
-    def training(_events: Any, session: str | None, theme: str, rendered: Any) -> tuple:
+                  Input(ids.SMOOTHING, "value"), State(ids.RENDERED_TRAINING, "data"))
+    def training(_events: Any, session: str | None, theme: str, smoothing: Any, rendered: Any) -> tuple:
+        window = smoothing if isinstance(smoothing, int) and smoothing > 0 else 1
         if not session:
             return ("no session", {"width": "0%"}, "start a search to see training progress",
-                    figures.training_curves([], _theme_dark(theme)), None)
+                    figures.training_curves([], _theme_dark(theme), window), None)
         view = watched_view(hub, session)
         marker = marker_of(view, rendered, ids.LIVE_TRAINING)
         with view.lock:
             progress = list(view.progress)
             state = f"{session} · {view.state}" + (f" · {view.message}" if view.message else "")
-        pct, text = figures.progress_summary(progress)
+            pct, text = progress_line(progress, view.state, view.message, view.config.get("mode"))
         return (state, {"width": f"{pct:.1f}%"}, text,
-                figures.training_curves(progress[-2000:], _theme_dark(theme)), marker)
+                figures.training_curves(progress[-2000:], _theme_dark(theme), window), marker)
 
     @app.callback(Output(ids.MAP, "figure"), Output(ids.MAP_COUNT, "data"),
                   live(ids.LIVE_MAP), Input(ids.SESSION, "data"), Input(ids.MAP_COLOR, "value"),
@@ -155,9 +163,7 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
         full = view.snapshot_map(0)
         marker = {"session": session, "version": full["version"], "color": color, "theme": theme,
                   "count": full["total"]}
-        method = "UMAP" if full["version"] else "PCA"
-        return figures.architecture_map(full, color, _theme_dark(theme), method,
-                                        session=session), marker
+        return map_figures.live_map(full, color, _theme_dark(theme), session=session), marker
 
     @app.callback(Output(ids.HEATMAP, "figure"), Output(ids.WEIGHT_EDGE, "options"),
                   Output(ids.MAP_COLOR, "options"), Output(ids.RENDERED_HEATMAP, "data"),
@@ -170,26 +176,31 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
             if view.space is None:
                 raise PreventUpdate
             cps = view.space["choice_points"]
-            fig = figures.fitness_heatmap(cps, view.fitness, view.steering, _theme_dark(theme))
+            fig = figures.fitness_heatmap(cps, with_model(view.fitness, view.evidence),
+                                          view.steering, _theme_dark(theme))
             colours = [k for k in view.map.values if k not in ("parent",)]
         return fig, [cp["name"] for cp in cps], colours or no_update, marker
 
     @app.callback(Output(ids.LEADERBOARD, "data"), Output(ids.TIMELINE, "children"),
-                  Output(ids.SESSION_PICK, "options"), Output(ids.EXPORT_STATUS, "children"),
+                  Output(ids.EXPORT_STATUS, "children"),
                   Output(ids.TRUE_RANK, "children"), Output(ids.RENDERED_TABLES, "data"),
                   live(ids.LIVE_TABLES), Input(ids.SESSION, "data"), State(ids.RENDERED_TABLES, "data"))
     def tables(_events: Any, session: str | None, rendered: Any) -> tuple:
+        # the session picker's options: frontend/session_picker.py
         if not session:
-            return [], [], [{"label": s, "value": s} for s in hub.sessions()], "", "", None
+            return [], [], "", "", None
         view = watched_view(hub, session)
         marker = marker_of(view, rendered, ids.LIVE_TABLES)
-        options = [{"label": s, "value": s} for s in hub.sessions()]
         with view.lock:
-            rows = [leaderboard_row(i + 1, r) for i, r in enumerate(view.leaderboard)]
+            board = sorted(view.leaderboard,  # ties broken as the archive breaks them
+                           key=lambda r: rank_key(r, view.evaluations.get(r["arch"], 1)))
+            if view.trust.get("rank_by", "accuracy") != "accuracy":  # the analyst's "rank by"
+                board = list(view.leaderboard)  # as the worker ranked it (navigator/trust.py)
+            rows = [leaderboard_row(i + 1, r) for i, r in enumerate(board)]
             items = [html.Li(f"{t.get('user', 'worker')}: {t['text']}", className=f"tl-{t['kind']}")
                      for t in reversed(view.timeline)]
             exported = view.exports[-1] if view.exports else None
-        return rows, items, options, export_status(exported), true_rank_summary(rows), marker
+        return rows, items, export_status(exported), true_rank_summary(rows), marker
 
 
 def export_status(exported: dict[str, Any] | None) -> str:
@@ -288,12 +299,14 @@ def _register_builder(app: Dash, hub: Hub) -> None:
                   State(ids.SAMPLER, "value"), State(ids.EDGE_OVERRIDES, "data"),
                   State(ids.MODE, "value"), State(ids.TABLE_PATH, "value"),
                   State(ids.PROXIES, "value"), State(ids.PRESCREEN, "value"),
-                  State(ids.PRESCREEN_BY, "value"), prevent_initial_call=True)
+                  State(ids.PRESCREEN_BY, "value"), State(ids.SESSION_NAME, "value"),
+                  prevent_initial_call=True)
     def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
               epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None,
-              proxies: list[str] | None, prescreen: Any, prescreen_by: list[str] | None) -> tuple:
+              proxies: list[str] | None, prescreen: Any, prescreen_by: list[str] | None,
+              name: str | None) -> tuple:
         config = builder_config(n_nodes, ops, channels, cells, dataset, epochs, sampler,
-                                overrides, mode, table, proxies, prescreen, prescreen_by)
+                                overrides, mode, table, proxies, prescreen, prescreen_by, name)
         try:
             return hub.start_session(config, owner=hub.user), ""
         except (ValueError, TypeError) as exc:
@@ -305,9 +318,9 @@ def _register_builder(app: Dash, hub: Hub) -> None:
         return ranking_choices(proxies, chosen)
 
     @app.callback(Output(ids.SESSION, "data", allow_duplicate=True), Input(ids.SESSION_PICK, "value"),
-                  prevent_initial_call=True)
-    def pick(session: str | None) -> str:
-        if not session:
+                  State(ids.SESSION, "data"), prevent_initial_call=True)
+    def pick(session: str | None, current: str | None) -> str:
+        if not session or session == current:
             raise PreventUpdate
         return session
 
@@ -315,17 +328,18 @@ def _register_builder(app: Dash, hub: Hub) -> None:
 # The builder's fields, in this order, as States: the Study panel starts sessions from them too.
 BUILDER_STATES = (ids.N_NODES, ids.OPS, ids.CHANNELS, ids.CELLS, ids.DATASET, ids.EPOCHS,
                   ids.SAMPLER, ids.EDGE_OVERRIDES, ids.MODE, ids.TABLE_PATH, ids.PROXIES,
-                  ids.PRESCREEN, ids.PRESCREEN_BY)
+                  ids.PRESCREEN, ids.PRESCREEN_BY, ids.SESSION_NAME)
 
 
 def builder_config(n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
                    epochs: Any, sampler: str, overrides: dict[str, Any] | None, mode: str,
                    table: str | None, proxies: list[str] | None, prescreen: Any,
-                   prescreen_by: list[str] | None = None) -> dict[str, Any]:
+                   prescreen_by: list[str] | None = None, name: str | None = None) -> dict[str, Any]:
     """The engine configuration the builder's fields describe (values of ``BUILDER_STATES``)."""
     config: dict[str, Any] = {"template": template_from_fields(n_nodes, ops, channels, cells, overrides),
-              "dataset": dataset or "digits",
-              "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1}}
+              "dataset": (dataset or "").strip() or "digits",
+              "train": {"epochs": epochs, "sampler": sampler, "lr": 0.1},
+              "name": (name or "").strip()}
     if mode == "tabular":  # no training data, so no proxies either
         config |= {"mode": "tabular", "table_path": (table or "").strip() or None}
     else:
@@ -372,46 +386,19 @@ def register_confirm(app: Dash, hub: Hub, button: str, pending: str, preview: st
     another session is dropped, not sent to this one."""
     @app.callback(Output(preview, "children", allow_duplicate=True),
                   Output(pending, "data", allow_duplicate=True),
+                  Output(ids.SENT_COMMANDS, "data", allow_duplicate=True),
                   Input(button, "n_clicks"), State(pending, "data"),
-                  State(ids.SESSION, "data"), prevent_initial_call=True)
-    def confirm(_n: Any, proposed: dict | None, session: str | None) -> tuple:
+                  State(ids.SESSION, "data"), State(ids.SENT_COMMANDS, "data"),
+                  prevent_initial_call=True)
+    def confirm(_n: Any, proposed: dict | None, session: str | None, sent: dict | None) -> tuple:
         if not proposed or proposed.get("session") != session:
-            return hint, None
-        return send_command(hub, session, proposed["type"], proposed["args"]), None
+            return hint, None, no_update
+        text, store = send_answered(hub, session, proposed["type"], proposed["args"], sent, preview)
+        return text, None, store
 
 
 def _register_controls(app: Dash, hub: Hub) -> None:
-    @app.callback(Output(ids.SELECTION_INFO, "children", allow_duplicate=True),
-                  Input(ids.PAUSE, "n_clicks"), Input(ids.RESUME, "n_clicks"), Input(ids.STOP, "n_clicks"),
-                  Input(ids.FINETUNE, "n_clicks"), Input(ids.APPLY_PARAMS, "n_clicks"),
-                  State(ids.FINETUNE_EPOCHS, "value"), State(ids.POPULATION, "value"),
-                  State(ids.MUTATION, "value"), State(ids.SESSION, "data"), prevent_initial_call=True)
-    def control(_p: Any, _r: Any, _s: Any, _f: Any, _a: Any, epochs: Any, population: Any,
-                mutation: Any, session: str | None) -> str:
-        kind = {ids.PAUSE: "pause", ids.RESUME: "resume", ids.STOP: "stop",
-                ids.FINETUNE: "finetune", ids.APPLY_PARAMS: "set_search_params"}[ctx.triggered_id]
-        args: dict[str, Any] = {}
-        if kind == "finetune":
-            args = {"epochs": epochs}
-        elif kind == "set_search_params":
-            args = {"population": population, "mutation_prob": mutation}
-        return send_command(hub, session, kind, args)
-
-    @app.callback(Output(ids.EXPORT_STATUS, "children", allow_duplicate=True),
-                  Input(ids.EXPORT, "n_clicks"), Input(ids.TRAIN_STANDALONE, "n_clicks"),
-                  State(ids.LEADERBOARD, "derived_virtual_data"),
-                  State(ids.LEADERBOARD, "derived_virtual_selected_rows"),
-                  State(ids.SESSION, "data"), prevent_initial_call=True)
-    def export(_e: Any, _t: Any, rows: list | None, selected: list | None, session: str | None) -> str:
-        if not rows:
-            return "no candidates yet"
-        row = rows[selected[0]] if selected else rows[0]
-        args = {"arch": row["arch"]}
-        if ctx.triggered_id == ids.TRAIN_STANDALONE:
-            args["train_epochs"] = 5
-        return send_command(hub, session, "export", args) + f" for {row['arch']}"
-
-
+    # Pause / Resume / Stop, fine-tune and export answer next to themselves: feedback_view.py
     @app.callback(Output(ids.SHARE_STATUS, "children"), Input(ids.SHARE, "n_clicks"),
                   State(ids.SHARE_WITH, "value"), State(ids.SESSION, "data"), prevent_initial_call=True)
     def share(_n: Any, text: str | None, session: str | None) -> str:
@@ -444,10 +431,11 @@ def _register_steering(app: Dash, hub: Hub) -> None:
         view = _view(hub, session)
         point = click["points"][0]
         with view.lock:
-            steering, space = dict(view.steering), view.space
+            steering, space, evidence = dict(view.steering), view.space, view.evidence
         if space is None:
             raise PreventUpdate
-        return proposal(session, *block_edit(steering, space, mode, point["y"], point["x"]))
+        return proposal(session, *block_edit(steering, space, mode, point["y"], point["x"],
+                                             view.current_records(), evidence))
 
     register_confirm(app, hub, ids.CONFIRM_EDIT, ids.PENDING, ids.EDIT_PREVIEW,
                      "click a heatmap cell first")

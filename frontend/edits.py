@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from navigator.commands import Command, apply_steering
+from supernet.advisor import exclusion
+from supernet.evidence import best_estimate
 from supernet.space import SearchSpace
 from supernet.steering import SteeringState
 
@@ -31,6 +33,38 @@ def preview_edit(steering: dict[str, Any], space: dict[str, Any], kind: str, cp:
     except ValueError as exc:
         return str(exc), state.space_size()
     return "", state.space_size()
+
+
+def safety(steering: dict[str, Any], space: dict[str, Any], kind: str, args: dict[str, Any],
+           records: list[dict[str, Any]], evidence: dict[str, Any] | None = None) -> str:
+    """What an edit would cost, said before it is confirmed: how many of the current top 10
+    and whether the best so far it excludes, the best evaluated inside vs outside what
+    remains, and the model's best reachable estimate inside vs outside (``evidence``)."""
+    sp = SearchSpace.from_dict(space["template"])
+    before = SteeringState.from_dict(steering, sp)
+    after = before.copy()
+    try:
+        apply_steering(Command(type=kind, session="preview", args=args), after)
+    except ValueError as exc:
+        return f"not possible: {exc}"
+    ranked = sorted(((sp.from_string(r["arch"]), r["accuracy"]) for r in records
+                     if r.get("accuracy") is not None), key=lambda item: item[1], reverse=True)
+    cut = exclusion(after, ranked)
+    parts = [f"excludes {cut.excluded_top} of the top {cut.top}"
+             + (" INCLUDING THE BEST SO FAR" if cut.best_excluded else "")]
+    n_in = sum(after.contains(a) for a, _ in ranked)
+    parts.append(f"best evaluated inside {_acc(cut.best_inside)} (n={n_in}) vs outside "
+                 f"{_acc(cut.best_outside)} (n={len(ranked) - n_in})")
+    inside, outside = best_estimate(evidence or {}, before, after)
+    if inside is not None or outside is not None:
+        parts.append(f"model's best reachable inside {_acc(inside)} vs outside {_acc(outside)} "
+                     f"({(evidence or {}).get('refits', 0)} fits on "
+                     f"n={(evidence or {}).get('count', 0)})")
+    return " · ".join(parts)
+
+
+def _acc(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 def prune_outside(steering: dict[str, Any], space: dict[str, Any], archs: list[str]
@@ -62,12 +96,14 @@ def position_of(choice_points: list[str], cp: str) -> str:
 
 
 def block_edit(steering: dict[str, Any], space: dict[str, Any], mode: str, cp: str,
-               op: str) -> tuple[dict[str, Any] | None, str]:
+               op: str, records: list[dict[str, Any]] | None = None,
+               evidence: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, str]:
     """The command a click on block (cp, op) proposes, and its preview line.
 
     In prune mode a pruned block is restored and any other
     pruned; in lock mode the locked op is unlocked and any other op locked. (None, reason)
-    when the edit is illegal (the last op of a choice point, say).
+    when the edit is illegal (the last op of a choice point, say). With the session's
+    ``records`` (and ``evidence``) the line says what the edit costs (:func:`safety`).
     """
     if mode == "lock":
         kind = "unlock_edge" if steering.get("locked", {}).get(cp) == op else "lock_edge"
@@ -77,5 +113,7 @@ def block_edit(steering: dict[str, Any], space: dict[str, Any], mode: str, cp: s
     error, size = preview_edit(steering, space, kind, cp, op)
     if error:
         return None, f"{kind} {op} on {cp} ({where}): not possible: {error}"
+    cost = f" · {safety(steering, space, kind, edit_args(kind, cp, op), records, evidence)}" \
+        if records else ""
     return ({"type": kind, "args": edit_args(kind, cp, op)},
-            f"{kind} {op} on {cp} ({where}) → {size:,} architectures remain. Confirm?")
+            f"{kind} {op} on {cp} ({where}) → {size:,} architectures remain{cost}. Confirm?")

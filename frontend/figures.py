@@ -12,6 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from frontend.evidence_figures import cell_evidence_lines
+
 OP_COLOURS = {
     "none": "#9e9e9e", "skip_connect": "#26a69a", "nor_conv_1x1": "#5c6bc0",
     "nor_conv_3x3": "#ef5350", "nor_conv_5x5": "#ab47bc", "avg_pool_3x3": "#ffa726",
@@ -21,27 +23,52 @@ COLOR_LABELS = {"accuracy": "accuracy", "params": "parameters", "flops": "FLOPs"
                 "latency_ms": "latency (ms)", "generation": "generation", "loss": "loss"}
 
 
-def _template(dark: bool) -> str:
-    return "plotly_dark" if dark else "plotly_white"
+def theme_layout(dark: bool) -> dict[str, str]:
+    """The template and backgrounds of a chart: in the dark theme the panel's own colour
+    (assets/navigator.css, --panel), so a chart does not sit in a black box."""
+    if dark:
+        return {"template": "plotly_dark", "paper_bgcolor": "#1b2027", "plot_bgcolor": "#161a20"}
+    return {"template": "plotly_white", "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff"}
 
 
 def _base(title: str, dark: bool, **layout: Any) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(template=_template(dark), title={"text": title, "x": 0.01, "font": {"size": 14}},
+    fig.update_layout(**theme_layout(dark), title={"text": title, "x": 0.01, "font": {"size": 14}},
                       margin={"l": 50, "r": 20, "t": 40, "b": 40}, uirevision="keep", **layout)
     return fig
 
 
-def training_curves(progress: list[dict[str, Any]], dark: bool = False) -> go.Figure:
-    """Supernet loss (left axis) and accuracy (right axis) per step, with epoch boundaries."""
-    fig = _base("Supernet training", dark, yaxis={"title": "loss"},
-                yaxis2={"title": "accuracy", "overlaying": "y", "side": "right", "range": [0, 1]},
+TRAIN_ACCURACY = "training-batch accuracy of the sampled paths"
+"""What ``train_progress.accuracy`` measures: not a validation score of any one architecture."""
+
+
+def smoothed(values: list[float], window: int) -> list[float]:
+    """Trailing moving average over ``window`` steps (1: the values as they are)."""
+    if window <= 1:
+        return list(values)
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def training_curves(progress: list[dict[str, Any]], dark: bool = False, window: int = 1) -> go.Figure:
+    """Supernet loss (left axis) and training-batch accuracy (right axis) per step, smoothed
+    over ``window`` steps; the title says which accuracy it is."""
+    title = f"Supernet training: loss and {TRAIN_ACCURACY}"
+    fig = _base(title + (f" (mean of {window} steps)" if window > 1 else ""), dark,
+                yaxis={"title": "loss"},
+                yaxis2={"title": "train-batch accuracy", "overlaying": "y", "side": "right",
+                        "range": [0, 1]},
                 xaxis={"title": "epoch"}, legend={"orientation": "h", "y": -0.25})
     x = [p["epoch"] + p["step"] / max(p["steps_per_epoch"], 1) for p in progress]
-    fig.add_scatter(x=x, y=[p["loss"] for p in progress], name="loss", mode="lines",
-                    line={"color": "#ef5350"})
-    fig.add_scatter(x=x, y=[p["accuracy"] for p in progress], name="accuracy", mode="lines",
-                    yaxis="y2", line={"color": "#42a5f5"})
+    fig.add_scatter(x=x, y=smoothed([p["loss"] for p in progress], window), name="loss",
+                    mode="lines", line={"color": "#ef5350"})
+    fig.add_scatter(x=x, y=smoothed([p["accuracy"] for p in progress], window),
+                    name="train-batch accuracy", mode="lines", yaxis="y2", line={"color": "#42a5f5"})
     return fig
 
 
@@ -80,17 +107,30 @@ def map_trace(snapshot: dict[str, Any], color: str = "accuracy") -> dict[str, An
     """The WebGL scatter trace of the architecture map (also used to extend it in place)."""
     values = snapshot["values"]
     colour = values.get(color) or [None] * len(snapshot["archs"])
-    acc = values.get("accuracy") or [None] * len(snapshot["archs"])
-    params = values.get("params") or [None] * len(snapshot["archs"])
+    n = len(snapshot["archs"])
+    acc = values.get("accuracy") or [None] * n
+    params = values.get("params") or [None] * n
+    details = [map_hover_details(g, f, lat) for g, f, lat in zip(
+        values.get("generation") or [None] * n, values.get("flops") or [None] * n,
+        values.get("latency_ms") or [None] * n)]
     return {
         "type": "scattergl", "mode": "markers", "name": "candidates",
         "x": list(snapshot["x"]), "y": list(snapshot["y"]),
-        "customdata": [[a, c, p] for a, c, p in zip(snapshot["archs"], acc, params)],
+        "customdata": [[a, c, p, d] for a, c, p, d in zip(snapshot["archs"], acc, params, details)],
         "marker": {"color": list(colour), "colorscale": "Viridis", "size": 7, "opacity": 0.85,
                    "showscale": True, "colorbar": {"title": {"text": COLOR_LABELS.get(color, color)}}},
         "hovertemplate": "%{customdata[0]}<br>accuracy %{customdata[1]:.3f}"
-                         "<br>params %{customdata[2]:,}<extra></extra>",
+                         "<br>params %{customdata[2]:,}<br>%{customdata[3]}<extra></extra>",
     }
+
+
+def map_hover_details(generation: Any, flops: Any, latency_ms: Any) -> str:
+    """The map hover's last line (assets/navigator.js words live points the same way)."""
+    parts = [f"generation {generation}" if generation is not None else "generation ?"]
+    parts.append(f"FLOPs {flops:,}" if isinstance(flops, (int, float)) else "FLOPs ?")
+    parts.append(f"latency {latency_ms:.2f} ms" if isinstance(latency_ms, (int, float))
+                 else "latency ?")
+    return " · ".join(parts)
 
 
 def architecture_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bool = False,
@@ -115,37 +155,59 @@ def architecture_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bo
     return fig
 
 
+PRUNED, LOCKED_OUT = 1, 2  # values of the heatmap's grey layer
+PRUNED_COLOUR, LOCKED_OUT_COLOUR = "#9e9e9e", "#d9c89e"
+LOCK_MARK = "\u25c6"  # a filled diamond: drawn by any text font, no emoji font needed
+HEATMAP_LEGEND = (f"<span style='color:{PRUNED_COLOUR}'>\u25a0</span> pruned   "
+                  f"<span style='color:{LOCKED_OUT_COLOUR}'>\u25a0</span> excluded by a lock   "
+                  f"{LOCK_MARK} locked op")
+
+
+def heatmap_columns(choice_points: list[dict[str, Any]]) -> list[str]:
+    """The heatmap's columns: the cell ops in palette order, any other candidates (a chain
+    space's blocks, pools and heads) in the order of the choice points that offer them."""
+    seen = list(dict.fromkeys(op for cp in choice_points for op in cp["candidates"]))
+    known = sorted((op for op in seen if op in OP_COLOURS), key=list(OP_COLOURS).index)
+    return known + [op for op in seen if op not in OP_COLOURS]
+
+
 def fitness_heatmap(choice_points: list[dict[str, Any]], matrix: dict[str, Any],
                     steering: dict[str, Any], dark: bool = False) -> go.Figure:
     """Choice points x ops: colour = mean accuracy, text = count; pruned grey, locked marked."""
-    ops = sorted({op for cp in choice_points for op in cp["candidates"]},
-                 key=lambda o: list(OP_COLOURS).index(o) if o in OP_COLOURS else 99)
+    ops = heatmap_columns(choice_points)
     names = [cp["name"] for cp in choice_points]
-    z, text, grey = [], [], []
+    z, text, grey, hover = [], [], [], []
     pruned, locked = steering.get("pruned", {}), steering.get("locked", {})
     for cp in choice_points:
-        row_z, row_t, row_g = [], [], []
+        row_z, row_t, row_g, row_h = [], [], [], []
         for op in ops:
             cell = matrix.get(cp["name"], {}).get(op) if op in cp["candidates"] else None
-            is_pruned = op in pruned.get(cp["name"], []) or (
-                cp["name"] in locked and locked[cp["name"]] != op)
+            # 1: pruned by hand; 2: excluded because another op of the choice point is locked
+            excluded = (PRUNED if op in pruned.get(cp["name"], []) else
+                        LOCKED_OUT if cp["name"] in locked and locked[cp["name"]] != op else None)
             mean = cell.get("mean") if cell else None
-            row_z.append(None if is_pruned or op not in cp["candidates"] else mean)
-            row_g.append(1 if is_pruned else None)
-            label = "🔒 " if locked.get(cp["name"]) == op else ""
+            row_z.append(None if excluded or op not in cp["candidates"] else mean)
+            row_g.append(excluded)
+            label = f"{LOCK_MARK} " if locked.get(cp["name"]) == op else ""
             count = cell.get("count", 0) if cell else 0
+            row_h.append(evidence_hover(cell) if cell else "")
             row_t.append(f"{label}{mean:.2f}<br>n={count}" if mean is not None else f"{label}n={count}"
                          if op in cp["candidates"] else "")
         z.append(row_z)
         text.append(row_t)
         grey.append(row_g)
+        hover.append(row_h)
     fig = _base("Operation fitness (mean accuracy of candidates using the op)", dark,
-                xaxis={"title": "operation", "side": "bottom"}, yaxis={"title": "choice point", "autorange": "reversed"})
-    fig.add_heatmap(z=grey, x=ops, y=names, colorscale=[[0, "#bdbdbd"], [1, "#bdbdbd"]],
-                    showscale=False, hoverinfo="skip", name="pruned")
+                xaxis={"title": "operation", "side": "bottom"},
+                yaxis={"title": "choice point", "autorange": "reversed"})
+    fig.add_heatmap(z=grey, x=ops, y=names, zmin=PRUNED, zmax=LOCKED_OUT, showscale=False,
+                    colorscale=[[0, PRUNED_COLOUR], [0.5, PRUNED_COLOUR], [0.5, LOCKED_OUT_COLOUR],
+                                [1, LOCKED_OUT_COLOUR]], hoverinfo="skip", name="pruned")
+    fig.add_annotation(text=HEATMAP_LEGEND, xref="paper", yref="paper", x=1.0, y=1.0,
+                       xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11})
     fig.add_heatmap(z=z, x=ops, y=names, text=text, texttemplate="%{text}", colorscale="Viridis",
-                    colorbar={"title": {"text": "accuracy"}}, name="fitness",
-                    hovertemplate="%{y} · %{x}<br>mean accuracy %{z:.3f}<extra>click to edit</extra>")
+                    colorbar={"title": {"text": "accuracy"}}, name="fitness", customdata=hover,
+                    hovertemplate="%{y} · %{x}<br>%{customdata}<extra>click to edit</extra>")
     return fig
 
 
@@ -320,6 +382,12 @@ BLOCK_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 BLOCK_EXCLUDED = "#9e9e9e"
 
 
+def evidence_hover(cell: dict[str, Any]) -> str:
+    """Mean, best and upper quantile of one (choice point, op), each with its count and
+    interval, and the model's estimates when there are some (``frontend.evidence_figures``)."""
+    return "<br>".join(cell_evidence_lines(cell))
+
+
 def _block_hover(cp: str, op: str, k: int, n: int, cell: dict[str, Any], state: str) -> str:
     mean, low, high = cell.get("mean"), cell.get("ci_low"), cell.get("ci_high")
     ci = f" (95% CI {low:.3f} to {high:.3f})" if low is not None and high is not None else ""
@@ -327,6 +395,7 @@ def _block_hover(cp: str, op: str, k: int, n: int, cell: dict[str, Any], state: 
     rel = f"<br>{relative:+.3f} vs its rivals at this choice point" if relative is not None else ""
     return (f"<b>{cp}</b> · {op}<br>choice point {k + 1} of {n} in the template"
             f"<br>mean accuracy {mean:.3f}{ci}<br>evaluated {cell.get('count', 0):,} times{rel}"
+            + "".join(f"<br>{line}" for line in cell_evidence_lines(cell)[1:])
             + (f"<br>{state}" if state else ""))
 
 

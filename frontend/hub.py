@@ -34,6 +34,12 @@ class Hub(Protocol):
         """The sessions the acting user may watch."""
         ...
 
+    def session_summaries(self) -> list[dict[str, Any]]:
+        """One line per watchable session, newest first: ``session``, ``label`` (name, start
+        time, dataset, space, state, best accuracy), ``state``, ``message``, ``owner``,
+        ``created_ts``, ``best``, ``budget_paused`` (see navigator/session_labels.py)."""
+        ...
+
     def start_session(self, config: dict[str, Any], owner: str) -> str:
         """Queue a search for a worker; its session id. ValueError for a bad config."""
         ...

@@ -63,6 +63,9 @@ LOSS_CURVE = "loss-curve"
 
 MAP = "map"
 MAP_COLOR = "map-color"
+# the fixed map's encoding menu (frontend/map_view.py)
+MAP_ENCODING = "map-encoding"
+MAP_ENCODING_STATUS = "map-encoding-status"
 FOCUS = "focus-button"
 PRUNE_OUTSIDE = "prune-outside-button"
 SELECTION_INFO = "selection-info"
@@ -198,3 +201,47 @@ REPLAY_BLOCKS = "replay-blocks"
 REPLAY_CANDIDATE = "replay-candidate"  # the candidate the participant had selected
 REPLAY_PINNED = "replay-pinned"  # ... and the one they had pinned for comparison
 REPLAY_UI = "replay-ui"  # one line of the participant's UI state (modes, colour, ...)
+
+# the workspace (frontend/workspace.py): secondary views on tabs below the cockpit
+WORKSPACE_TABS = "workspace-tabs"
+TAB_PANE = "tab-pane"  # pattern-matching: {"type": TAB_PANE, "tab": name}, shown when its tab is
+SMOOTHING = "training-smoothing"  # moving-average window of the training chart
+HEADER_COUNTDOWN = "header-countdown"  # the study's time left, shown whatever tab is open
+
+# feedback next to each control (frontend/feedback_view.py, assets/feedback.js)
+CONTROL_FEEDBACK = "control-feedback"  # the header's Pause / Resume / Stop
+TUNE_FEEDBACK = "tune-feedback"  # Fine-tune and Apply search parameters
+EXPORT_FEEDBACK = "export-feedback"  # Export selected and Train stand-alone
+TOAST = "toast"  # answers to commands sent from elsewhere in the page
+SENT_COMMANDS = "sent-commands-store"  # {"session", "sent": {command id: [kind, target id]}}
+STOP_CONFIRM = "stop-confirm"
+BUDGET_NOTE = "budget-note"  # says when the budget slider's floor raised the value
+SLOT_NOTICE = "slot-notice"  # a budget-paused session holding the only worker slot
+SLOT_STOP = "slot-stop-button"
+SESSION_NAME = "builder-session-name"  # what the analyst calls the search (the session lists)
+
+# the whole archive (frontend/archive_view.py): every evaluated candidate, paged by the server
+ARCHIVE = "archive-grid"
+ARCHIVE_INFO = "archive-info"
+ARCHIVE_REFRESHED = "archive-refreshed-store"  # when the grid last re-asked for its rows
+
+# the trust panel (frontend/trust_view.py): estimators vs anchors, and "rank by"
+TRUST_SUMMARY = "trust-summary"
+TRUST_TABLE = "trust-table"
+TRUST_TICK = "trust-tick"
+RANK_BY = "rank-by"
+APPLY_RANK_BY = "apply-rank-by"
+RANK_BY_STATUS = "rank-by-status"
+
+# the advisor and the evidence beyond the mean (frontend/advisor_view.py)
+LIVE_ADVICE = "live-advice"  # trigger store: advice, evidence, acks and refusals
+ADVISOR_AUTO = "advisor-auto"  # the "auto-apply advisor" switch (sends set_advisor)
+ADVISOR_LIST = "advisor-list"  # the open proposals, each with Accept / Dismiss
+ADVISOR_ACCEPT = "advisor-accept"  # pattern-matching: {"type": ADVISOR_ACCEPT, "index": advice id}
+ADVISOR_DISMISS = "advisor-dismiss"  # pattern-matching: {"type": ADVISOR_DISMISS, "index": id}
+ADVISOR_DECIDED = "advisor-decided-store"  # {"session", "ids": [advice ids accepted or dismissed]}
+ADVISOR_STATUS = "advisor-status"
+PAIR_FIRST = "pair-first"  # the two choice points of the pair heatmap
+PAIR_SECOND = "pair-second"
+PAIR_HEATMAP = "pair-heatmap"
+IMPORTANCE = "importance-graph"

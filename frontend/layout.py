@@ -1,4 +1,6 @@
-"""The single-page layout: header, builder and controls on the left, views on the right."""
+"""The page: a sticky header (frontend/workspace.py), builder and controls on the left, the
+cockpit (map, heatmap, leaderboard: visible together on a 1600x1000 screen) with the other
+live views under it, and the secondary views on full-width tabs at the bottom."""
 
 from __future__ import annotations
 
@@ -8,10 +10,15 @@ from dash.development.base_component import Component
 from dash_socketio import DashSocketIO
 
 from frontend import ids
+from frontend.advisor_view import advisor_panel
+from frontend.archive_view import archive_panel
 from frontend.block_view import blocks_panel
 from frontend.lego_view import lego_panel
+from frontend.map_view import map_encoding_control
 from frontend.study_view import replay_panel, study_panel
+from frontend.trust_view import trust_panel
 from frontend.widgets import LEADERBOARD_COLUMNS, field
+from frontend.workspace import header, secondary_views
 from supernet.configs import PROXY_NAMES
 from supernet.space import CELL_OPS, NB201_OPS
 
@@ -25,6 +32,8 @@ def _panel(title: str, *children: Component, class_name: str = "") -> html.Secti
 def builder() -> html.Section:
     return _panel(
         "Search space",
+        field("Session name (optional)", dcc.Input(id=ids.SESSION_NAME, type="text", value="",
+                                                    maxLength=80, placeholder="e.g. wide cells, run 2")),
         field("Preset", dcc.Dropdown(id=ids.PRESET, options=[
             {"label": "tiny (digits demo, CPU)", "value": "tiny"},
             {"label": "NAS-Bench-201 (15,625 archs)", "value": "nb201"},
@@ -74,8 +83,6 @@ def builder() -> html.Section:
 def controls() -> html.Section:
     return _panel(
         "Controls",
-        html.Div([html.Button("Pause", id=ids.PAUSE), html.Button("Resume", id=ids.RESUME),
-                  html.Button("Stop", id=ids.STOP, className="danger")], className="button-row"),
         html.Div([dcc.Input(id=ids.FINETUNE_EPOCHS, type="number", min=1, value=3, className="small"),
                   html.Button("Fine-tune k epochs", id=ids.FINETUNE)], className="button-row"),
         html.Div([
@@ -84,7 +91,7 @@ def controls() -> html.Section:
                                            step=0.05, value=0.2)),
         ], className="row"),
         html.Button("Apply search parameters", id=ids.APPLY_PARAMS),
-        field("Session", dcc.Dropdown(id=ids.SESSION_PICK, placeholder="join a running session")),
+        html.Div(id=ids.TUNE_FEEDBACK, className="feedback", role="status"),
         html.Div([dcc.Input(id=ids.SHARE_WITH, type="text", value="",
                             placeholder="share read-only: names, * for all, empty: private"),
                   html.Button("Share", id=ids.SHARE)], className="button-row"),
@@ -108,6 +115,7 @@ def hardware_panel() -> html.Section:
             html.Span("Latency budget (ms)", className="field-label"),
             dcc.Slider(id=ids.BUDGET_SLIDER, min=0, max=10, step=0.01, value=None, marks=None,
                        tooltip={"placement": "bottom"}),
+            html.Div(id=ids.BUDGET_NOTE, className="hint"),
             html.Div([dcc.Dropdown(id=ids.BUDGET_DEVICE, options=["host"], value="host",
                                    clearable=False, className="small-dropdown"),
                       html.Button("Apply budget", id=ids.APPLY_BUDGET, className="primary"),
@@ -153,70 +161,80 @@ def selections_panel() -> html.Section:
         class_name="selections")
 
 
-def header() -> html.Header:
-    return html.Header([
-        html.H1("NAS Navigator"),
-        html.Span("connecting…", id=ids.CONNECTION, className="badge"),
-        html.Span("no session", id=ids.SESSION_STATE, className="badge state"),
-        html.Button("◐ theme", id=ids.THEME_TOGGLE, className="ghost"),
-    ], className="header")
-
-
-def views() -> html.Div:
+def cockpit() -> html.Div:
+    """What the analyst watches and steers all the time, visible together on a 1600x1000
+    screen (the map spans the left column; heatmap over leaderboard on the right)."""
     return html.Div([
-        lego_panel(),
-        _panel("Training",
-               html.Div(html.Div(id=ids.PROGRESS_BAR, className="progress-fill"), className="progress"),
-               html.Div(id=ids.PROGRESS_TEXT, className="progress-text"),
-               dcc.Graph(id=ids.LOSS_CURVE, config={"displaylogo": False}, style={"height": "260px"}),
-               class_name="training"),
         _panel("Map",
                html.Div([field("Colour by", dcc.Dropdown(id=ids.MAP_COLOR, options=MAP_COLOURS,
                                                           value="accuracy", clearable=False)),
+                         map_encoding_control(),
                          html.Button("Focus sampling here", id=ids.FOCUS),
                          html.Button("Prune everything outside", id=ids.PRUNE_OUTSIDE)],
                         className="button-row"),
                html.Div(id=ids.SELECTION_INFO, className="hint"),
-               dcc.Graph(id=ids.MAP, config={"displaylogo": False}, style={"height": "420px"}),
+               dcc.Graph(id=ids.MAP, config={"displaylogo": False}, className="map-graph"),
                class_name="map"),
-        selections_panel(),
         _panel("Fitness",
                dcc.RadioItems(id=ids.HEAT_MODE, options=[
                    {"label": "click prunes / restores", "value": "prune"},
                    {"label": "click locks / unlocks", "value": "lock"}], value="prune", inline=True),
-               dcc.Graph(id=ids.HEATMAP, config={"displaylogo": False}, style={"height": "320px"}),
+               dcc.Graph(id=ids.HEATMAP, config={"displaylogo": False}, style={"height": "300px"}),
                html.Div([html.Span(id=ids.EDIT_PREVIEW, className="hint"),
                          html.Button("Confirm", id=ids.CONFIRM_EDIT, className="primary")],
                         className="button-row"),
-               html.Div([field("Sampling weights of edge", dcc.Dropdown(id=ids.WEIGHT_EDGE)),
-                         html.Div(id=ids.WEIGHT_SLIDERS),
-                         html.Button("Apply weights", id=ids.APPLY_WEIGHTS)], className="weights"),
+               html.Details([
+                   html.Summary("Sampling weights"),
+                   field("Sampling weights of edge", dcc.Dropdown(id=ids.WEIGHT_EDGE)),
+                   html.Div(id=ids.WEIGHT_SLIDERS),
+                   html.Button("Apply weights", id=ids.APPLY_WEIGHTS)], className="weights"),
                class_name="fitness"),
-        blocks_panel(),
-        _panel("Candidates",
-               html.Div([dcc.Graph(id=ids.CANDIDATE_GRAPH_A, config={"displaylogo": False}),
-                         dcc.Graph(id=ids.CANDIDATE_GRAPH_B, config={"displaylogo": False})],
-                        className="compare"),
-               html.Button("Pin for comparison →", id=ids.PIN_B),
-               class_name="candidates"),
+        advisor_panel(),
+        trust_panel(),  # with the advisor, right under the cockpit (frontend/trust_view.py)
         _panel("Leaderboard",
                DataTable(id=ids.LEADERBOARD, columns=LEADERBOARD_COLUMNS, data=[],
                          sort_action="native", filter_action="native",
-                         row_selectable="single", page_size=10,
+                         row_selectable="single", page_size=8,
                          style_table={"overflowX": "auto"},
-                         style_cell={"fontFamily": "inherit", "fontSize": "12px"}),
+                         style_cell={"fontFamily": "inherit", "fontSize": "12px",
+                                     "padding": "3px 5px"},
+                         # the arch string is long: cut here, whole in the archive and the map
+                         style_cell_conditional=[{"if": {"column_id": "arch"}, "maxWidth": "140px",
+                                                  "overflow": "hidden", "textOverflow": "ellipsis",
+                                                  "textAlign": "left"}]),
                html.Div([html.Button("Export selected", id=ids.EXPORT),
                          html.Button("Train stand-alone", id=ids.TRAIN_STANDALONE),
                          html.Button("Download", id=ids.DOWNLOAD, disabled=True,
                                      title="the latest export as a zip: model.py, weights, arch.json"),
                          dcc.Download(id=ids.DOWNLOAD_FILE)],
                         className="button-row"),
+               html.Div(id=ids.EXPORT_FEEDBACK, className="feedback", role="status"),
                html.Div(id=ids.TRUE_RANK, className="hint"),
                html.Div(id=ids.EXPORT_STATUS, className="hint"),
                class_name="leaderboard"),
-        hardware_panel(),
+    ], className="cockpit")
+
+
+def views() -> html.Div:
+    """The views below the cockpit, two to a row."""
+    return html.Div([
+        _panel("Training",
+               html.Div([html.Span("smoothing: mean of the last k steps", className="field-label"),
+                         html.Div(dcc.Input(id=ids.SMOOTHING, type="number", min=1, max=500,
+                                            step=1, value=1), className="narrow")],
+                        className="button-row"),
+               dcc.Graph(id=ids.LOSS_CURVE, config={"displaylogo": False}, style={"height": "260px"}),
+               class_name="training"),
+        _panel("Candidates",
+               html.Div([dcc.Graph(id=ids.CANDIDATE_GRAPH_A, config={"displaylogo": False}),
+                         dcc.Graph(id=ids.CANDIDATE_GRAPH_B, config={"displaylogo": False})],
+                        className="compare"),
+               html.Button("Pin for comparison →", id=ids.PIN_B),
+               class_name="candidates"),
+        blocks_panel(),
+        selections_panel(),
         _panel("Timeline", html.Ul(id=ids.TIMELINE, className="timeline"), class_name="timeline-panel"),
-        replay_panel(),
+        lego_panel(),
     ], className="views")
 
 
@@ -238,7 +256,10 @@ def build_layout() -> html.Div:
         dcc.Store(id=ids.THEME, storage_type="local", data="light"),
         dcc.Store(id=ids.CANDIDATE_A),
         dcc.Store(id=ids.CANDIDATE_B),
+        dcc.Store(id=ids.SENT_COMMANDS),
         header(),
-        html.Div([html.Aside([builder(), controls(), study_panel()], className="sidebar"), views()],
-                 className="main"),
+        html.Div([html.Aside([builder(), controls()], className="sidebar"),
+                  html.Div([cockpit(), views()], className="workspace")], className="main"),
+        secondary_views({"archive": [archive_panel()], "hardware": [hardware_panel()],
+                         "study": [study_panel()], "replay": [replay_panel()]}),
     ], id="app-root")

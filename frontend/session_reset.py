@@ -29,6 +29,11 @@ SESSION_LOCAL: tuple[tuple[str, str, Any], ...] = (
     (ids.SELECTION_INFO, "children", ""),
     (ids.SHARE_STATUS, "children", ""),
     (ids.BUDGET_STATUS, "children", ""),
+    (ids.SENT_COMMANDS, "data", None),  # verdicts awaited (frontend/feedback_view.py)
+    (ids.CONTROL_FEEDBACK, "children", ""),
+    (ids.TUNE_FEEDBACK, "children", ""),
+    (ids.EXPORT_FEEDBACK, "children", ""),
+    (ids.TOAST, "children", ""),
 )
 
 

@@ -35,6 +35,7 @@ from frontend import figures, ids
 from frontend.callbacks import BUILDER_STATES, builder_config, live, selected_archs
 from frontend.widgets import LEADERBOARD_COLUMNS, field
 from navigator.events import Event
+from navigator.session_labels import session_label
 from navigator.session_view import SessionView
 
 if TYPE_CHECKING:
@@ -173,7 +174,9 @@ def _sessions_options(store: RecordingStore,
             continue
         m = members.get(info.id)
         who = f" · {m['participant']} ({m['study']} / {m['condition']})" if m else ""
-        options.append({"label": f"{info.id}{who} · {info.last_seq} events", "value": info.id})
+        label = session_label(info.id, info.config, info.created_ts, info.state,
+                              store.best_accuracy(info.id), who)
+        options.append({"label": f"{label} · {info.last_seq} events", "value": info.id})
     return options
 
 

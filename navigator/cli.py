@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -41,12 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--embedded-workers", type=int,
                        help="worker threads in this process (default 1 without Redis, 0 with)")
     serve.add_argument("--device", help="device of embedded workers: auto | cpu | cuda[:N]")
+    serve.add_argument("--log-requests", action="store_true",
+                       help="log every HTTP request (Dash's callbacks are several a second)")
 
-    worker = sub.add_parser("worker", help="run searches requested through Redis")
+    worker = sub.add_parser("worker", help="data-parallel worker under torchrun (one session, "
+                                           "N ranks; the lab's sessions run on Ray: `lab`)")
     _common(worker)
     worker.add_argument("--redis", dest="redis_url", required=False, help="Redis URL")
     worker.add_argument("--max-sessions", type=int, help="sessions this worker runs at once")
     worker.add_argument("--device", help="auto | cpu | cuda[:N]")
+
+    lab = sub.add_parser("lab", help="run the lab's sessions on a Ray cluster (next to the "
+                                     "Ray head; README, Lab server)")
+    _common(lab)
+    lab.add_argument("--redis", dest="redis_url", help="Redis URL of the lab's bus")
+    lab.add_argument("--ray-address", help="Ray cluster to join (default: auto)")
+    lab.add_argument("--storage", help="checkpoints, seen by every node: a shared directory "
+                                       "or an fsspec URI (default <data dir>/checkpoints)")
+    lab.add_argument("--accelerator-type", help="Ray accelerator type GPU sessions ask for")
 
     search = sub.add_parser("search", help="run a whole search without the UI")
     search.add_argument("--headless", action="store_true", help="no web UI (the only mode)")
@@ -89,10 +102,10 @@ def _flags(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from navigator.bus import make_bus
+    from navigator.bus import MemoryBus, make_bus
     from navigator.recording import Recorder, RecordingStore
     from navigator.worker import WorkerOptions
-    from navigator.worker_host import WorkerHost
+    from navigator.worker_host import WorkerHost, resume_interrupted
     from navigator.wsgi import GUNICORN_COMMAND, create_app
 
     flags = _flags(args, "host", "port", "redis_url", "data_dir", "device", "embedded_workers")
@@ -107,13 +120,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          f"server): REDIS_URL=redis://... NAVIGATOR_SECRET=... {GUNICORN_COMMAND} "
                          "and `navigator worker --redis ...` per GPU")
     bus = make_bus(config.redis_url)
-    recorder = Recorder(bus, RecordingStore(config.recording_path)).start()
+    store = RecordingStore(config.recording_path)
     host = None
     if config.embedded_workers:
         options = WorkerOptions(checkpoint_dir=config.data_dir / "checkpoints",
                                 device=None if config.device == "auto" else config.device,
                                 data_roots=config.user_data_roots)
+        if isinstance(bus, MemoryBus):  # a crash left sessions in the recording only
+            resume_interrupted(bus, store, options.checkpoint_dir)
         host = WorkerHost(bus, options, max_sessions=config.embedded_workers).start()
+    recorder = Recorder(bus, store).start()
     app, socketio = create_app(config, bus, async_mode="threading")  # torch runs in-process
     mode = f"Redis {config.redis_url}" if config.lab_mode else "embedded worker, in-process bus"
     print(f"NAS Navigator on http://{config.host}:{config.port}/  ({mode}; "
@@ -121,6 +137,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config.login_required:
         print(f"login required: users from {config.users_path} and NAVIGATOR_USERS "
               "(add one with `navigator users add NAME`)", flush=True)
+    if not args.log_requests:  # Werkzeug logs each request at INFO; warnings and errors stay
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         socketio.run(app.server, host=config.host, port=config.port, allow_unsafe_werkzeug=True,
                      use_reloader=False, log_output=False)
@@ -133,10 +151,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from navigator.bus import make_bus
-    from navigator.worker import WorkerOptions
-    from navigator.worker_host import WorkerHost
-
     config = resolve(WorkerConfig, _flags(args, "redis_url", "data_dir", "device", "max_sessions"),
                      args.config)
     if not config.redis_url:
@@ -148,36 +162,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise ValueError("NAVIGATOR_SECRET is set in this worker's environment: a worker never "
                          "needs it and must not hold it; start it without (e.g. `env -u "
                          "NAVIGATOR_SECRET navigator worker ...`, or a separate environment file)")
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: one session, N ranks
-        from navigator.ddp import run_worker_ranks
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        raise ValueError("the lab server's sessions run on Ray: start `navigator lab --redis "
+                         "URL` next to the Ray head and join GPU hosts with `ray start "
+                         "--address ...` (README, Lab server); `navigator worker` is the "
+                         "data-parallel worker, started under torchrun")
+    from navigator.ddp import run_worker_ranks
 
-        return run_worker_ranks(config)
-    bus = make_bus(config.redis_url)
-    options = WorkerOptions(checkpoint_dir=config.checkpoint_dir, torch_threads=None,
-                            device=None if config.device == "auto" else config.device,
-                            data_roots=config.user_data_roots)
-    host = WorkerHost(bus, options, max_sessions=config.max_sessions,
-                      lease_ttl_s=config.lease_ttl_s)
-    print(f"worker {host.worker_id} waiting for sessions on {config.redis_url}", flush=True)
-    _sigterm_interrupts()  # a stopped service hands its sessions over instead of dropping them
-    try:
-        host.run_forever()
-    except KeyboardInterrupt:
-        host.stop()
-    return 0
-
-
-def _sigterm_interrupts() -> None:
-    import signal
-
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    return run_worker_ranks(config)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
     from navigator.recording import RecordingStore
+    from navigator.session_labels import session_label
 
     config = resolve(ServerConfig, _flags(args, "data_dir"), args.config)
     if not config.recording_path.exists():
@@ -187,8 +184,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         rows = store.sessions()
         if not rows:
             print("no recorded sessions")
-        for s in rows:
-            print(f"{s.id}  owner={s.owner or '-'}  state={s.state}  events={s.last_seq}")
+        for s in rows:  # worded as the session picker and the replay list word it
+            label = session_label("", s.config, s.created_ts, s.state, store.best_accuracy(s.id))
+            print(f"{s.id}  owner={s.owner or '-'}  {label}  events={s.last_seq}")
     elif args.action == "export":
         paths = store.export(args.session, args.out, args.format)
         print("\n".join(f"{k}: {v}" for k, v in paths.items()))
@@ -257,6 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args)
         if args.command == "worker":
             return cmd_worker(args)
+        if args.command == "lab":
+            from navigator.ray_lab import cmd_lab
+
+            return cmd_lab(resolve(WorkerConfig, _flags(
+                args, "redis_url", "data_dir", "ray_address", "storage", "accelerator_type"),
+                args.config))
         if args.command == "search":
             from supernet.cli import run_search
 

@@ -129,13 +129,26 @@ class ExportArgs(Args):
     train_epochs: Annotated[int, _int(0, 1000)] = NOT_GIVEN
 
 
+class AdvisorArgs(Args):
+    auto_apply: Annotated[bool, Field(description="true or false")]
+
+
+class MapEncodingArgs(Args):
+    encoding: Annotated[Name, Field(description="an encoding name such as 'learned', 'path' or 'onehot'")]
+
+
+class RankByArgs(Args):
+    estimator: Annotated[Name, Field(description="an estimator name such as 'score' or 'synflow'")]
+
+
 ARGS: dict[str, type[Args]] = {
     "start": StartArgs, "pause": Args, "resume": Args, "stop": Args,
     "prune_op": OpArgs, "restore_op": OpArgs, "lock_edge": OpArgs, "unlock_edge": UnlockArgs,
     "set_sampling_weights": WeightsArgs, "focus": FocusArgs, "finetune": FinetuneArgs,
     "set_search_params": SearchParamsArgs, "set_latency_budget": LatencyBudgetArgs,
     "device_latencies": DeviceLatenciesArgs, "edit_template": EditTemplateArgs,
-    "export": ExportArgs,
+    "export": ExportArgs, "set_advisor": AdvisorArgs, "rank_by": RankByArgs,
+    "set_map_encoding": MapEncodingArgs,
 }
 """Command type -> the model of its ``args``."""
 STEERING_COMMANDS = ("prune_op", "restore_op", "lock_edge", "unlock_edge",

@@ -145,6 +145,12 @@ class WorkerConfig(Model):
     lease_ttl_s: Annotated[float, Field(gt=0, description="a positive number of seconds")] = 10.0
     # folders whose files analysts may name; default <data_dir>/datasets
     file_roots: list[Directory] | None = None
+    # `navigator lab`: the Ray cluster to join ("auto": the one this host belongs to), where
+    # checkpoints live for every node (a shared directory or an fsspec URI such as s3://...;
+    # default <data_dir>/checkpoints) and the accelerator type GPU sessions ask for
+    ray_address: Annotated[str, Field(min_length=1)] = "auto"
+    storage: str | None = None
+    accelerator_type: str | None = None
 
     @property
     def checkpoint_dir(self) -> Path:

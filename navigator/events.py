@@ -83,11 +83,19 @@ class Candidates(Payload):
 
 @dataclass
 class MapUpdate(Payload):
-    """New 2-D coordinates for already published candidates (after a UMAP refit)."""
+    """The fixed map of the space (``supernet.projection``): ``status`` "building" while it
+    is built, "ready" once it is (``coords``: first coordinates of the candidates published
+    before; ``background``: the density grid of the whole space, sent once), "refit" when a
+    template edit or another ``encoding`` moves every point, "background" when steering
+    changes the greyed region. Coordinates once sent never change otherwise."""
 
     type: ClassVar[str] = "map_update"
     coords: dict[str, list[float]]
     method: str = "umap"
+    status: str = ""
+    encoding: str = ""
+    message: str = ""
+    background: dict[str, Any] | None = None
 
 
 @dataclass
@@ -219,11 +227,49 @@ class UiAction(Payload):
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class AdviceEvent(Payload):
+    """The advisor's proposals after a generation (:class:`supernet.advisor.Advice` dicts:
+    id, command, args, confidence, reason, evidence) and whether they were auto-applied."""
+
+    type: ClassVar[str] = "advice"
+    generation: int
+    proposals: list[dict[str, Any]]
+    auto_apply: bool = False
+
+
+@dataclass
+class Evidence(Payload):
+    """A model's evidence beyond the fitness means (:func:`supernet.evidence.model_importance`):
+    per choice point its importance, per op its partial dependence and the best accuracy the
+    model predicts with it; each ``{value, low, high}`` over ``refits`` fits on ``count``."""
+
+    type: ClassVar[str] = "evidence"
+    count: int
+    refits: int = 0
+    importance: dict[str, dict[str, float]] = field(default_factory=dict)
+    partial_dependence: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    potential: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+
+
+@dataclass
+class Trust(Payload):
+    """How far to trust each estimator's ranking (:func:`supernet.estimators.trust_report`):
+    per estimator its Kendall tau and Spearman rho against the anchors (architectures of
+    known accuracy) with bootstrap intervals, and which estimator ranks the session now."""
+
+    type: ClassVar[str] = "trust"
+    rank_by: str
+    anchors: int
+    total_anchors: int = 0
+    estimators: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     cls.type: cls
     for cls in (SessionState, TrainProgressEvent, Candidates, MapUpdate, Fitness, Steering,
                 Leaderboard, CommandAck, CommandRejected, Error, Checkpoint, Space, Exported,
-                Hardware, StudyJoined, UiAction)
+                Hardware, StudyJoined, UiAction, AdviceEvent, Evidence, Trust)
 }
 
 

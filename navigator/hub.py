@@ -27,8 +27,10 @@ from flask_socketio import SocketIO, join_room
 from navigator.auth import LOCAL_USER, SHARE, AccessDenied, AccessPolicy
 from navigator.bus import EventBus
 from navigator.commands import Command, CommandError, parse_command
+from navigator.dataset_check import dataset_problem
 from navigator.events import CommandAck, CommandRejected, Event, SessionState
-from navigator.lab import QueueMonitor, check_quota
+from navigator.lab import check_quota
+from navigator.session_labels import SessionSummary
 from navigator.session_view import SessionView
 from navigator.socket_guard import (
     MAX_ID_CHARS,
@@ -39,6 +41,7 @@ from navigator.socket_guard import (
     encodable,
 )
 from supernet.configs import EngineConfig
+from supernet.paths import Roots
 from supernet.templates import check_template_size
 
 BUS_RETRY_S = 0.5  # pause before a relay asks an unreachable bus again
@@ -74,7 +77,8 @@ class LiveHub:
         self._start_lock = threading.Lock()
         self._stop = threading.Event()
         self.max_sessions_per_user = max_sessions_per_user  # ServerConfig's; 0 = no limit
-        self.queue_monitor: QueueMonitor | None = None  # started with the first session
+        self.data_roots: Roots = None  # ServerConfig.user_data_roots: where datasets may lie
+        self._summaries: dict[str, SessionSummary] = {}  # the session lists' labels
 
     @property
     def user(self) -> str:
@@ -237,11 +241,13 @@ class LiveHub:
         if isinstance(config, dict) and isinstance(config.get("template"), dict):
             check_template_size(config["template"])  # microseconds, before any parsing
         engine_config = EngineConfig.from_dict(config)
+        problem = (None if engine_config.mode == "tabular"
+                   else dataset_problem(engine_config.dataset, self.data_roots))
+        if problem:  # before anything is queued: the form says why, nothing starts
+            raise ValueError(problem)
         session = f"s-{uuid.uuid4().hex[:8]}"
         with self._start_lock:  # two quick starts must not both pass the quota
             check_quota(self.bus, owner, self.max_sessions_per_user)  # navigator/lab.py
-            if self.queue_monitor is None:
-                self.queue_monitor = QueueMonitor(self.bus).start()
             self.bus.publish(session, SessionState(state="queued", message="waiting for a worker",
                                                    owner=owner, config=engine_config.to_dict()))
             self.bus.request_session({"session": session, "owner": owner,
@@ -380,7 +386,20 @@ class LiveHub:
             return self.policy.watchable(self.user, self.bus.sessions())
         return self.bus.sessions()
 
+    def session_summaries(self) -> list[dict[str, Any]]:
+        """:meth:`SessionSummary.to_dict` of every session the acting user may watch, newest
+        first; each is folded on from the events it has not seen yet, so a refresh costs the
+        new events only."""
+        out = []
+        for session in self.sessions():
+            with self._lock:
+                summary = self._summaries.setdefault(session, SessionSummary(session))
+            with self._relay_lock(session):
+                if self.bus.last_seq(session) > summary.last_seq:
+                    for event in self.bus.history(session, summary.last_seq):
+                        summary.apply(event)
+                out.append(summary.to_dict())
+        return sorted(out, key=lambda s: s["created_ts"] or 0, reverse=True)
+
     def close(self) -> None:
         self._stop.set()
-        if self.queue_monitor is not None:
-            self.queue_monitor.stop()

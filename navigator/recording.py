@@ -185,6 +185,15 @@ class RecordingStore:
                                     "FROM sessions ORDER BY created_ts").fetchall()
         return [SessionInfo(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}")) for r in rows]
 
+    def best_accuracy(self, session: str) -> float | None:
+        """The top accuracy of the session's last recorded leaderboard (None before one)."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM events WHERE session = ? AND type = "
+                                   "'leaderboard' ORDER BY seq DESC LIMIT 1", (session,)).fetchone()
+        records = json.loads(row[0]).get("records") or [] if row else []
+        scores = [r.get("accuracy") for r in records if isinstance(r, dict)]
+        return max((s for s in scores if isinstance(s, (int, float))), default=None)
+
     def session(self, session: str) -> SessionInfo:
         for info in self.sessions():
             if info.id == session:

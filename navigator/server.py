@@ -147,6 +147,7 @@ def create_server(flask_app: Flask, config: ServerConfig, bus: EventBus,
     if login and users is not None:
         hub.request_user = install_login(flask_app, users, config, on_logout=hub.end_login)
         hub.socket_lifetime_s = session_lifetime(config).total_seconds()
+    hub.data_roots = config.user_data_roots
     flask_app.extensions["navigator_hub"] = hub
     _register_socket_handlers(socketio, hub, lambda: cookie_problem(flask_app))
     register_start_handler(socketio, hub)  # socket "start" for headless clients (navigator/lab.py)

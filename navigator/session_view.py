@@ -29,7 +29,12 @@ class MapData:
     x: list[float | None] = field(default_factory=list)
     y: list[float | None] = field(default_factory=list)
     values: dict[str, list[Any]] = field(default_factory=dict)
-    version: int = 0  # bumps when existing points move (a UMAP refit)
+    version: int = 0  # bumps with every map_update (first coordinates, a refit, the background)
+    status: str = ""  # the fixed map's: "building", "ready", "refit" (navigator.events.MapUpdate)
+    method: str = ""
+    encoding: str = ""
+    message: str = ""
+    background: dict[str, Any] | None = None  # density grid of the whole space
 
     def __len__(self) -> int:
         return len(self.archs)
@@ -53,9 +58,13 @@ class SessionView:
         self.map = MapData()
         self._index: dict[str, int] = {}
         self.fitness: dict[str, dict[str, dict[str, Any]]] = {}
+        self.evidence: dict[str, Any] = {}  # the last ``evidence`` event (model importance)
+        self.advice: dict[str, Any] = {}  # the last ``advice`` event (the advisor's proposals)
+        self.trust: dict[str, Any] = {}  # the last ``trust`` event (estimators vs anchors)
         self.steering: dict[str, Any] = {"pruned": {}, "locked": {}, "weights": {}, "focus": []}
         self.leaderboard: list[dict[str, Any]] = []
         self.records: dict[str, dict[str, Any]] = {}
+        self.evaluations: dict[str, int] = {}  # how often each arch was evaluated (ties)
         self.timeline: deque[dict[str, Any]] = deque(maxlen=timeline_size)
         self.exports: list[dict[str, Any]] = []
         self.hardware: dict[str, Any] = {}
@@ -93,6 +102,7 @@ class SessionView:
         m = self.map
         for r in d["records"]:
             self.records[r["arch"]] = r
+            self.evaluations[r["arch"]] = self.evaluations.get(r["arch"], 0) + 1
             if r["arch"] in self._index:
                 continue
             self._index[r["arch"]] = len(m.archs)
@@ -108,14 +118,35 @@ class SessionView:
                 column.extend([None] * (len(m.archs) - len(column)))
 
     def _on_map_update(self, d: dict[str, Any], ts: float) -> None:
+        if d.get("status") == "refit":  # a new map: points reappear as it places them
+            self.map.x = [None] * len(self.map.archs)
+            self.map.y = [None] * len(self.map.archs)
+            self.map.background = None
         for arch, (x, y) in d["coords"].items():
             i = self._index.get(arch)
             if i is not None:
                 self.map.x[i], self.map.y[i] = x, y
+        if d.get("background") is not None:
+            self.map.background = d["background"]
+        self.map.status = d.get("status") or self.map.status
+        self.map.method = d.get("method") or self.map.method
+        self.map.encoding = d.get("encoding") or self.map.encoding
+        if d.get("message"):
+            self.map.message = d["message"]
+            self.timeline.append({"ts": ts, "kind": "state", "text": f"map: {d['message']}"})
         self.map.version += 1
 
     def _on_fitness(self, d: dict[str, Any], ts: float) -> None:
         self.fitness = d["matrix"]
+
+    def _on_evidence(self, d: dict[str, Any], ts: float) -> None:
+        self.evidence = d
+
+    def _on_advice(self, d: dict[str, Any], ts: float) -> None:
+        self.advice = d
+
+    def _on_trust(self, d: dict[str, Any], ts: float) -> None:
+        self.trust = d
 
     def _on_steering(self, d: dict[str, Any], ts: float) -> None:
         self.steering = d
@@ -180,7 +211,8 @@ class SessionView:
             m = self.map
             return {"archs": m.archs[start:], "x": m.x[start:], "y": m.y[start:],
                     "values": {k: v[start:] for k, v in m.values.items()}, "version": m.version,
-                    "total": len(m)}
+                    "total": len(m), "status": m.status, "method": m.method,
+                    "encoding": m.encoding, "message": m.message, "background": m.background}
 
 
 def _args(args: dict[str, Any] | None) -> str:

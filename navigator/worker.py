@@ -13,7 +13,6 @@ stops without checkpointing.
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from navigator.advisor import EvidencePublisher, SessionAdvisor, exhausted, weights_note
 from navigator.bus import EventBus
 from navigator.bus.lease import SessionLease
 from navigator.commands import STEERING_COMMANDS, Command, apply_steering, parse_command
@@ -33,20 +33,22 @@ from navigator.events import (
     Fitness,
     Hardware,
     Leaderboard,
-    MapUpdate,
     SessionState,
     Space,
     Steering,
     TrainProgressEvent,
 )
+from navigator.live_map import LiveMap
+from navigator.trust import TrustPublisher
 from supernet.configs import EngineConfig
 from supernet.data import Dataset
+from supernet.encoders import DEFAULT_ENCODING, get_encoder
 from supernet.engines import Engine, open_engine
 from supernet.export import export_model, write_standalone
 from supernet.export_files import next_version
+from supernet.fewshot import inherited_net
 from supernet.hardware import load_latency_csv
 from supernet.latency_budget import HOST
-from supernet.projection import MapProjector
 from supernet.train import TrainProgress
 
 if TYPE_CHECKING:
@@ -62,8 +64,9 @@ class WorkerOptions:
     extra_generations: int = 20
     progress_interval_s: float = 0.2
     leaderboard_size: int = 20
-    pca_until: int = 60
-    umap: bool = True
+    umap: bool = True  # False: a quick one-hot PCA map built at once (tests, demos)
+    map_encoding: str = DEFAULT_ENCODING  # the map's default (supernet.encoders)
+    map_cache_dir: Path | None = None  # fitted encoders and maps; default <data dir>/maps
     exports_dir: Path | None = None
     torch_threads: int | None = 1
     device: str | None = None  # overrides the device a session asks for (a worker owns its GPU)
@@ -89,10 +92,13 @@ class SessionWorker:
         self.extra_left = options.extra_generations
         self._last_progress = 0.0
         self.checkpoint_path = options.checkpoint_dir / f"{session}.pt"
-        self.projector = MapProjector(seed=config.seed, pca_until=options.pca_until)
-        self._refit_thread: threading.Thread | None = None
+        self.live_map: LiveMap | None = None  # the fixed map of the space (navigator/live_map.py)
+        self.map_encoding = options.map_encoding if options.umap else "onehot"
         self.engine: Engine | None = None
         self.link: RankLink | None = None  # under torchrun: ranks > 0 train along (ddp.py)
+        self.advisor = SessionAdvisor(bus, session, self.handle)
+        self.evidence = EvidencePublisher(bus, session)
+        self.trust = TrustPublisher(bus, session, self.options.data_roots)
 
     # -- lifecycle -------------------------------------------------------------
     def _open_engine(self) -> Engine:
@@ -163,6 +169,7 @@ class SessionWorker:
                                                  choice_points=[cp.to_dict() for cp in space],
                                                  size=space.size()))
             self._publish_steering()
+            self._map().start()
             if self.state not in ("running", "paused"):
                 self._set_state("running", f"looking accuracies up in {self.config.table_path}"
                                 if self.tabular else f"training on {self.engine.data.name} "
@@ -194,6 +201,7 @@ class SessionWorker:
         engine = self.engine
         assert engine is not None
         idle = self.paused or (engine.trainer.done and self.extra_left <= 0)
+        self._map().poll()
         self._apply_commands(wait=0.25 if idle else 0.0)
         if self.stopped or self.paused:
             return
@@ -241,37 +249,27 @@ class SessionWorker:
             self._last_progress = now
             self.bus.publish(self.session, TrainProgressEvent(**progress.to_dict()))
 
+    def _map(self) -> LiveMap:
+        """The session's fixed map (started by ``_run``, rebuilt by a template edit)."""
+        if self.live_map is None:
+            engine = self.engine
+            assert engine is not None
+            self.live_map = LiveMap(
+                self.bus, self.session, engine.space, self.config.seed, self.map_encoding,
+                self.options.map_cache_dir or self.options.checkpoint_dir.parent / "maps",
+                quick=not self.options.umap, steering=lambda: engine.steering)
+        return self.live_map
+
     def _place(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Give records map coordinates; publish moved points and start a UMAP refit when due."""
+        """Give records their fixed map coordinates (None until the map is ready)."""
+        return self._map().place(records)
+
+    def _remap(self, status: str, message: str) -> None:
+        """A new map (template edit, other encoding): every explored point moves once."""
         assert self.engine is not None
-        space = self.engine.space
-        keys = [r["arch"] for r in records]
-        changed = self.projector.add(keys, space.one_hot_many([space.from_string(k) for k in keys]))
-        for r in records:
-            r["x"], r["y"] = changed.get(r["arch"], self.projector.coords().get(r["arch"], (None, None)))
-        moved = {k: list(v) for k, v in changed.items() if k not in set(keys)}
-        if moved:
-            self.bus.publish(self.session, MapUpdate(coords=moved, method=self.projector.method))
-        self._maybe_refit()
-        return records
-
-    def _maybe_refit(self) -> None:
-        if not self.options.umap or not self.projector.needs_refit():
-            return
-        if self._refit_thread is not None and self._refit_thread.is_alive():
-            return
-
-        projector = self.projector
-
-        def refit() -> None:
-            coords = projector.refit()
-            if coords and projector is self.projector:  # not replaced by a template edit
-                self.bus.publish(self.session, MapUpdate(
-                    coords={k: list(v) for k, v in coords.items()}, method="umap"))
-
-        self._refit_thread = threading.Thread(target=refit, name=f"umap-{self.session}",
-                                              daemon=True)
-        self._refit_thread.start()
+        self.live_map = None
+        self._place(self.engine.archive_as_dicts())
+        self._map().start(status, message)
 
     def _generation(self) -> None:
         assert self.engine is not None
@@ -285,6 +283,20 @@ class SessionWorker:
         self.bus.publish(self.session, Leaderboard(records=[
             r.to_dict() for r in self.engine.leaderboard(self.options.leaderboard_size)]))
         self._publish_hardware()
+        self.evidence.after_generation(self.engine)
+        self.advisor.after_generation(self.engine)
+        self.trust.after_generation(self.engine)
+        stalled = exhausted(self.engine)
+        if stalled and not self.paused:
+            self.paused = True
+            self._set_state("paused", stalled)
+
+    def _publish_ranking(self) -> None:
+        """The views a "rank by" change reorders."""
+        assert self.engine is not None
+        self.bus.publish(self.session, Fitness(matrix=self.engine.fitness.to_dict()))
+        self.bus.publish(self.session, Leaderboard(records=[
+            r.to_dict() for r in self.engine.leaderboard(self.options.leaderboard_size)]))
 
     def _publish_hardware(self) -> None:
         assert self.engine is not None
@@ -293,6 +305,8 @@ class SessionWorker:
     def _publish_steering(self) -> None:
         assert self.engine is not None
         self.bus.publish(self.session, Steering(**self.engine.steering.to_dict()))
+        if self.live_map is not None:
+            self.live_map.steering_changed()
 
     # -- commands --------------------------------------------------------------
     def _apply_commands(self, wait: float) -> None:
@@ -342,7 +356,8 @@ class SessionWorker:
             trial = engine.steering.copy()
             apply_steering(command, trial)
             apply_steering(command, engine.steering)
-            return f"{engine.steering.space_size():,} architectures remain"
+            return f"{engine.steering.space_size():,} architectures remain" + weights_note(
+                kind, self.config)
         if kind == "pause":
             self.paused = True
             self._set_state("paused", f"paused by {command.user}")
@@ -364,6 +379,12 @@ class SessionWorker:
             self.paused = False
             self._set_state("finetuning", f"fine-tuning the remaining space for {args['epochs']} epochs")
             return f"{args['epochs']} more epochs planned"
+        if kind == "set_advisor":
+            return self.advisor.set_auto_apply(args["auto_apply"])
+        if kind == "rank_by":
+            detail = self.trust.rank_by(engine, args["estimator"])
+            self._publish_ranking()
+            return detail
         if kind == "set_search_params":
             engine.search.set_params(**args)
             return ", ".join(f"{k}={v}" for k, v in args.items())
@@ -378,6 +399,12 @@ class SessionWorker:
             return self._device_latencies(args["device"], args["csv"])
         if kind == "edit_template":
             return self._edit_template(args["template"])
+        if kind == "set_map_encoding":
+            get_encoder(args["encoding"])  # an unknown name is refused with the known ones
+            self.map_encoding = args["encoding"]
+            self._remap("refit", f"re-mapping the space with the {args['encoding']} encoding; "
+                                 "every point moves once")
+            return f"map encoding {args['encoding']}"
         if kind == "start":
             raise ValueError("this session is already running; start a new session instead")
         raise ValueError(f"command {kind!r} is not supported by this worker")
@@ -394,17 +421,12 @@ class SessionWorker:
         if self.link is not None:
             self.link.retemplate(new, template)
         self.engine, self.config = new, new.config
-        self.projector = MapProjector(seed=self.config.seed, pca_until=self.options.pca_until)
         space = new.space
         self.bus.publish(self.session, Space(template=space.to_dict(),
                                              choice_points=[cp.to_dict() for cp in space],
                                              size=space.size()))
         self._publish_steering()
-        if new.archive:
-            self._place(new.archive_as_dicts())
-            self.bus.publish(self.session, MapUpdate(
-                coords={k: list(v) for k, v in self.projector.coords().items()},
-                method=self.projector.method))
+        self._remap("refit", "template edited: mapping the new space; every point moves once")
         self.bus.publish(self.session, Fitness(matrix=new.fitness.to_dict()))
         self.bus.publish(self.session, Leaderboard(records=[
             r.to_dict() for r in new.leaderboard(self.options.leaderboard_size)]))
@@ -435,7 +457,8 @@ class SessionWorker:
         if epochs and self.tabular:
             raise ValueError("tabular mode has no training data: export without train_epochs")
         if isinstance(data, Dataset):
-            files, metrics = export_model(out, engine.space, arch, data, supernet=engine.supernet,
+            net = engine.supernet and inherited_net(engine.supernet, arch)  # few-shot: its child
+            files, metrics = export_model(out, engine.space, arch, data, supernet=net,
                                           train_epochs=epochs, device=str(engine.device))
             detail = f"test accuracy {metrics['test_accuracy']:.4f}"
         else:  # a table has no images to calibrate or measure on: fresh weights, no metrics

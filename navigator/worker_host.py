@@ -1,7 +1,8 @@
 """The worker host: takes session requests from the bus and runs a worker for each.
 
-Threads in the embedded default, or a ``navigator worker`` process per GPU on the lab
-server. Each running session is covered by a lease (``navigator/bus/lease.py``): a host
+Threads in the embedded default, or rank 0 of the data-parallel ``navigator worker`` under
+torchrun (the lab server's sessions run on Ray instead: :mod:`navigator.ray_lab`). Each
+running session is covered by a lease (``navigator/bus/lease.py``): a host
 claims it before starting the worker, a heartbeat renews it, and hosts look for live
 sessions whose lease expired (their worker died) and take them over from the checkpoint.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from navigator.bus import EventBus
+from navigator.bus import EventBus, MemoryBus
 from navigator.bus.lease import SessionLease, new_worker_id
 from navigator.events import Error, SessionState
 from navigator.worker import SessionWorker, WorkerOptions, run_export_job
@@ -22,13 +24,16 @@ from supernet.configs import EngineConfig, TrainConfig
 
 if TYPE_CHECKING:
     from navigator.ddp import RankLink
+    from navigator.recording import RecordingStore
+
+INTERRUPTED = ("created", "queued", "running", "paused", "finetuning")
 
 class WorkerHost:
     """Takes session requests from the bus and runs each in its own thread.
 
-    Every ``lease_ttl_s / 3`` the host announces itself (so the web process can tell
-    "all workers busy" from "no worker at all") and looks for live sessions whose
-    lease expired, taking them over while it has a free slot. The checkpoint
+    Every round the host looks for live sessions whose lease expired, taking them
+    over while it has a free slot; while all its slots are busy it tells waiting
+    sessions their queue position. The checkpoint
     directory must be shared by all hosts that may take each other's sessions over
     (the same machine, or a network file system).
     """
@@ -53,7 +58,7 @@ class WorkerHost:
         self.export_jobs: list[threading.Thread] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_beat = 0.0
+        self._said: dict[str, str] = {}  # the queue position last published per session
 
     def busy(self) -> int:
         return sum(1 for _, t in self.workers.values() if t.is_alive())
@@ -95,7 +100,6 @@ class WorkerHost:
                                   name=f"session-{session}", daemon=True)
         self.workers[session] = (worker, thread)
         thread.start()
-        self._last_beat = 0.0  # announce the busier host at once
         return worker
 
     def start_export(self, request: dict[str, Any]) -> threading.Thread:
@@ -108,21 +112,14 @@ class WorkerHost:
         return thread
 
     def _claim(self, session: str, entry: dict[str, Any], takeover: bool) -> bool:
-        """Take the lease; waits out a queue monitor that is publishing positions right now."""
-        deadline = time.monotonic() + 5.0
-        while True:
-            claimed = self.coordinator.claim(session, self.worker_id, self.lease_ttl_s, entry,
-                                             takeover=takeover)
-            if claimed is not None or time.monotonic() > deadline:
-                return bool(claimed)
-            time.sleep(0.02)
+        return self.coordinator.claim(session, self.worker_id, self.lease_ttl_s, entry,
+                                      takeover=takeover)
 
     def _finished(self, worker: SessionWorker, outcome: str) -> None:
         """Before the final state is published: a stopped or failed session leaves the registry
         (nobody resumes it); a handed-over one stays there for another host to take."""
         if outcome != "handover":
             self.coordinator.unregister(worker.session)
-        self._last_beat = 0.0
         if worker.lease is not None:
             worker.lease.release()
 
@@ -136,12 +133,21 @@ class WorkerHost:
             if worker.lease is not None:
                 worker.lease.release()
 
-    def heartbeat(self) -> None:
-        """Announce this host (free slots, sessions), so the web process can explain a queue."""
-        sessions = [s for s, (_, t) in self.workers.items() if t.is_alive()]
-        self.coordinator.announce(self.worker_id, {
-            "max_sessions": self.max_sessions, "busy": len(sessions), "sessions": sessions,
-            "device": self.options.device or "auto"}, ttl_s=self.lease_ttl_s)
+    def _report_queue(self) -> None:
+        """While every slot is taken, tell each waiting session where it stands (once per
+        change): without it a start whose turn has not come looks exactly like a slow start."""
+        try:
+            queued = self.coordinator.queued()
+        except Exception:  # noqa: BLE001 - bus unreachable: the next round tells
+            return
+        for k, request in enumerate(queued, start=1):
+            message = (f"position {k} of {len(queued)}, all workers busy ({self.busy()} of "
+                       f"{self.max_sessions} session slots in use)")
+            if self._said.get(request["session"]) != message:
+                self._said[request["session"]] = message
+                self.bus.publish(request["session"], SessionState(
+                    state="queued", message=message, owner=request.get("owner", ""),
+                    config=request.get("config") or {}))
 
     def take_over_orphans(self) -> None:
         """Resume live sessions whose lease expired (their worker died) while a slot is free.
@@ -164,14 +170,12 @@ class WorkerHost:
     def run_forever(self) -> None:
         while not self._stop.is_set():
             try:
-                if time.monotonic() - self._last_beat >= self.lease_ttl_s / 3:
-                    self._last_beat = time.monotonic()
-                    self.heartbeat()
                 if self.busy() < self.max_sessions:
                     self.take_over_orphans()
             except Exception:  # noqa: BLE001 - bus unreachable: the next round retries
                 pass
             if self.busy() >= self.max_sessions:
+                self._report_queue()
                 self._stop.wait(0.2)
                 continue
             request = self.bus.next_session_request(timeout=0.5)
@@ -184,10 +188,6 @@ class WorkerHost:
                 self.start_session(request)
             except ValueError:
                 continue
-        try:
-            self.coordinator.retire(self.worker_id)
-        except Exception:  # noqa: BLE001 - the announcement expires on its own
-            pass
 
     def start(self) -> WorkerHost:
         self._thread = threading.Thread(target=self.run_forever, name="worker-host", daemon=True)
@@ -207,3 +207,29 @@ class WorkerHost:
         if self._thread is not None:
             self._thread.join(timeout)
 
+
+
+def resume_interrupted(bus: MemoryBus, store: RecordingStore, checkpoint_dir: Path) -> list[str]:
+    """After the embedded server died (kill -9, a power cut): put every recorded session back
+    on the in-process bus, and have the embedded workers reopen those that had neither
+    stopped nor failed: from their checkpoint, paused, so that ``resume`` carries on where
+    the checkpoint left off; one that never reached a checkpoint starts again from the
+    beginning. Returns the sessions requested again."""
+    requested = []
+    for info in store.sessions():
+        bus.restore(store.events(info.id))
+        if info.state not in INTERRUPTED:
+            continue
+        owner, config = info.owner or "local", info.config or {}
+        if (checkpoint_dir / f"{info.id}.pt").exists():
+            state = SessionState(state="paused", owner=owner, config=config, message=(
+                "the server stopped while this session ran: resume it to continue from its "
+                "last checkpoint"))
+        else:
+            state = SessionState(state="queued", owner=owner, config=config, message=(
+                "the server stopped before this session's first checkpoint: starting it "
+                "again from the beginning"))
+        bus.publish(info.id, state)
+        bus.request_session({"session": info.id, "owner": owner, "config": config})
+        requested.append(info.id)
+    return requested

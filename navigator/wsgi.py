@@ -31,16 +31,22 @@ import dash
 from flask import Flask
 from flask_socketio import SocketIO
 
+from frontend.advisor_view import register_advisor
+from frontend.archive_view import register_archive
 from frontend.block_view import register_block_view
 from frontend.callbacks import register_callbacks
 from frontend.download import register_download
+from frontend.feedback_view import register_feedback
 from frontend.hardware_view import register_hardware
 from frontend.layout import build_layout
 from frontend.lego_view import register_lego_view
 from frontend.paths import assets_dir
 from frontend.selection_view import register_selections
+from frontend.session_picker import register_session_picker
 from frontend.session_reset import register_session_reset
 from frontend.study_view import register_study
+from frontend.trust_view import register_trust
+from frontend.workspace import register_workspace
 from navigator.auth import UserStore
 from navigator.bus import EventBus, make_bus
 from navigator.config import ServerConfig, resolve
@@ -61,7 +67,12 @@ def create_app(config: ServerConfig, bus: EventBus, users: UserStore | None = No
     app.layout = build_layout()
     socketio, hub = create_server(app.server, config, bus, users, async_mode=async_mode)
     register_callbacks(app, hub)
+    register_trust(app, hub)  # how far to trust the ranking; "rank by" (issue 19)
     register_download(app, hub)
+    register_feedback(app, hub)  # answers next to the controls, Stop's confirmation
+    register_archive(app, hub)
+    register_session_picker(app, hub)
+    register_workspace(app, hub)
     register_session_reset(app)
     register_hardware(app, hub)
     register_block_view(app, hub)
@@ -72,6 +83,7 @@ def create_app(config: ServerConfig, bus: EventBus, users: UserStore | None = No
     app.server.extensions["navigator_study"] = service
     register_study_socket(socketio, service)
     register_study(app, hub, service)
+    register_advisor(app, hub, service)  # proposals, auto-apply, evidence (issue 13)
     return app, socketio
 
 

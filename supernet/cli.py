@@ -20,6 +20,7 @@ from tqdm import tqdm
 from supernet.configs import EngineConfig, EvalConfig, TrainConfig
 from supernet.engine import SearchEngine
 from supernet.export import export_model
+from supernet.fewshot import inherited_net
 from supernet.samplers import sampler_names
 from supernet.search import SearchConfig, strategy_names
 from supernet.space import PRESETS
@@ -61,6 +62,17 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-limit", type=_count(20), help="use only the first N images")
     parser.add_argument("--top", type=_count(1), default=10, help="leaderboard size to print")
     parser.add_argument("--out", type=Path, help="export the best architecture into this folder")
+    parser.add_argument("--fewshot-split", default="",
+                        help="comma-separated choice points to split the supernet on (few-shot)")
+    parser.add_argument("--distill-weight", type=float, default=0.0,
+                        help="in-place distillation from the largest path, 0-1 (0: off)")
+    parser.add_argument("--warmup-epochs", type=_count(0), default=0, help="linear lr warm-up")
+    parser.add_argument("--mode", choices=["supernet", "tabular"], default="supernet",
+                        help="tabular: look accuracies up in --table instead of training")
+    parser.add_argument("--table", help="benchmark table CSV for --mode tabular")
+    parser.add_argument("--column", default="cifar10", help="the table's accuracy column")
+    parser.add_argument("--seeds", type=_count(1), default=1,
+                        help="tabular: seeded searches to run and summarise")
 
 
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
@@ -73,7 +85,9 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     return EngineConfig(
         template=template, dataset=args.dataset, seed=args.seed, data_limit=args.data_limit,
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          sampler=args.sampler, seed=args.seed, device=args.device),
+                          sampler=args.sampler, seed=args.seed, device=args.device,
+                          fewshot_split=[n.strip() for n in args.fewshot_split.split(",") if n.strip()],
+                          distill_weight=args.distill_weight, warmup_epochs=args.warmup_epochs),
         search=SearchConfig(strategy=args.strategy, population=args.population, seed=args.seed),
         eval=EvalConfig(),
     )
@@ -82,6 +96,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
 def run_search(args: argparse.Namespace) -> int:
     """Search; under ``torchrun`` with WORLD_SIZE > 1 the supernet trains data-parallel
     (supernet/distributed.py) and only rank 0 evaluates, prints and exports."""
+    if args.mode == "tabular":
+        return _tabular_search(args)
     context = None
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         from supernet.distributed import DistributedContext  # torch.distributed only if used
@@ -143,10 +159,37 @@ def _search(args: argparse.Namespace, context: DistributedContext | None) -> int
     if args.out and board:
         files, metrics = export_model(
             args.out, engine.space, engine.space.from_string(board[0].arch), engine.data,
-            supernet=engine.supernet, extra={"search": board[0].to_dict()})
+            supernet=inherited_net(engine.supernet, engine.space.from_string(board[0].arch)),
+            extra={"search": board[0].to_dict()})
         print(f"exported the best architecture to {files['model'].parent}: test accuracy "
               f"{metrics['test_accuracy']:.4f} loaded from the written files "
               f"(search estimate {board[0].accuracy:.4f})")
+    return 0
+
+
+def _tabular_search(args: argparse.Namespace) -> int:
+    """``--seeds`` tabular searches of ``--generations`` generations; one summary."""
+    from supernet.tabular.runs import run_seeds, summary, tabular_config
+    from supernet.tabular.specs import open_table
+
+    try:
+        if not args.table:
+            raise ValueError("--mode tabular needs --table PATH (a benchmark CSV)")
+        config = tabular_config(args.table, args.column, args.population, args.strategy,
+                                args.seed)
+        table = open_table(args.table, args.column, config.space())
+        results = run_seeds(config, table, args.seeds, max(args.extra_generations, 1))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = summary(results, table)
+    for r in results:
+        print(f"seed {r.seed}: best {r.best_accuracy:.4f} (top {100 - r.best_percentile:.2f} % "
+              f"of the table) after {r.evaluated} look-ups: {r.best_arch}")
+    print(f"{report['seeds']} seeds on {args.column}: median best {report['median_best_accuracy']:.4f} "
+          f"(percentile {report['median_best_percentile']:.2f}; table best "
+          f"{report['table_best_accuracy']:.4f}), median {report['median_evaluated']} look-ups")
+    print(json.dumps(report))
     return 0
 
 

@@ -103,6 +103,19 @@ class TrainConfig:
     amp: bool = True
     grad_clip: Annotated[float, _NON_NEGATIVE] = 5.0
     finetune_lr_factor: Annotated[float, _NON_NEGATIVE] = 0.2
+    # estimator levers (issue 19; measured on and off by benchmarks/fidelity.py)
+    warmup_epochs: Annotated[int, Field(ge=0, description="an integer >= 0")] = 0
+    """Linear lr warm-up at the start of training (not of a fine-tune)."""
+    distill_weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False,
+                                           description="a number in [0, 1]")] = 0.0
+    """In-place distillation from the largest path (supernet/distill.py); 0: off."""
+    distill_temperature: Annotated[float, Field(gt=0, allow_inf_nan=False,
+                                                description="a number > 0")] = 1.0
+    fewshot_split: list[str] = field(default_factory=list)
+    """Choice points the supernet splits on into one sub-supernet per op (supernet/fewshot.py)."""
+    fewshot_at: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False,
+                                       description="a number in [0, 1]")] = 0.5
+    """When to split, as a fraction of the planned training steps."""
 
     def __post_init__(self) -> None:
         check_fields(self, "train")
@@ -179,12 +192,14 @@ class EngineConfig:
     """A registered engine family: "tabular" looks accuracies up, no training."""
     table_path: str | None = None  # CSV file, "synthetic[:SEED]" or "nats:[PATH]" (tabular mode)
     table_dataset: str = "cifar10"
-    table_percent: bool = False
+    table_percent: bool | None = None  # None: detected from the column (percent if a value > 1)
     proxies: Annotated[list[str], AfterValidator(_known_proxies)] = field(default_factory=list)
     """Zero-cost scores for every candidate."""
     prescreen_n: Annotated[int, Field(ge=0, description="a non-negative integer")] = 0
     """> 0: warm-start with the best of this many random archs by proxies."""
     prescreen_by: list[str] = field(default_factory=list)  # proxies that rank them (default all)
+    name: Annotated[str, Field(max_length=80, description="at most 80 characters")] = ""
+    """What the analyst calls this search: the session lists show it."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -192,6 +207,10 @@ class EngineConfig:
             check_template_size(self.template)  # before building a space from it
         self.space()
         check_engine_config(self)
+        unknown = [n for n in self.train.fewshot_split if n not in self.space().names()]
+        if unknown:
+            raise ValueError(f"train.fewshot_split names unknown choice point(s) {unknown}; "
+                             f"the space has {list(self.space().names())}")
         if self.prescreen_n and not self.proxies:
             raise ValueError("prescreen_n needs at least one proxy to rank by: set proxies")
         outside = [name for name in self.prescreen_by if name not in self.proxies]
@@ -211,7 +230,8 @@ class EngineConfig:
                 "measure_latency": self.measure_latency, "mode": self.mode,
                 "table_path": self.table_path, "table_dataset": self.table_dataset,
                 "table_percent": self.table_percent, "proxies": list(self.proxies),
-                "prescreen_n": self.prescreen_n, "prescreen_by": list(self.prescreen_by)}
+                "prescreen_n": self.prescreen_n, "prescreen_by": list(self.prescreen_by),
+                "name": self.name}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:

@@ -23,6 +23,7 @@ from supernet.data import Dataset, load_dataset
 from supernet.engines import register_engine
 from supernet.engines.common import EngineBase
 from supernet.evaluate import Evaluator
+from supernet.fewshot import fewshot_supernet
 from supernet.hardware.meter import LatencyMeter
 from supernet.model import Supernet
 from supernet.paths import Roots
@@ -38,6 +39,7 @@ class SearchEngine(EngineBase):
     """Candidates scored by a weight-sharing supernet that trains between generations."""
 
     trainer: Trainer
+    records_ensemble = True  # estimates, not truth: the ``score`` ensemble helps (issue 19)
 
     def __init__(self, config: EngineConfig,
                  callback: Callable[[TrainProgress], None] | None = None,
@@ -51,8 +53,9 @@ class SearchEngine(EngineBase):
         self.space = config.space()
         self.data = data or load_dataset(config.dataset, seed=config.seed, limit=config.data_limit,
                                          roots=data_roots)
-        self.supernet = Supernet(self.space, self.data.in_channels, self.data.num_classes,
-                                 self.data.image_size)
+        self.supernet = fewshot_supernet(Supernet(self.space, self.data.in_channels,
+                                                  self.data.num_classes, self.data.image_size),
+                                         config.train, len(self.data.y_train))
         self.steering = SteeringState(self.space)
         self.trainer = Trainer(self.supernet, self.data, self.steering, config.train, callback)
         self.evaluator = Evaluator(self.supernet, self.data, config.eval, seed=config.seed)

@@ -8,18 +8,22 @@ candidates ``A(c, o)`` that pick ``o`` at ``c``:
   mean (s the sample standard deviation, n = |A(c, o)|; no interval while n < 2;
   the normal quantile 1.96 replaces t when scipy is not installed);
 - ``count`` = n, ``best`` = the highest accuracy in ``A(c, o)``;
+- ``quantile`` = the 90th percentile of ``A(c, o)``'s accuracies with ``q_low``/``q_high``,
+  its distribution-free 95% interval (:mod:`supernet.evidence`): what the op's upper tail
+  reaches, the evidence a prune needs (a good op can have a poor mean);
 - ``relative`` = mean(c, o) minus the mean accuracy of the evaluated candidates that
   pick another op at ``c`` (pooled, so each candidate counts once): the explanation
   the heatmap shows ("this op is 3 points better than its rivals").
 
 Updates are incremental (Welford's algorithm), so the table costs O(choice
-points) per new candidate however large the archive grows.
+points) per new candidate however large the archive grows; the quantiles sort each op's
+accuracies when the table is written out.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,6 +32,7 @@ try:
 except ImportError:  # scipy normally arrives with scikit-learn; intervals then use 1.96
     stats = None
 
+from supernet.evidence import UPPER_QUANTILE, upper_tail
 from supernet.records import CandidateRecord
 from supernet.space import SearchSpace
 
@@ -45,10 +50,11 @@ class OpFitness:
 
 
 class _Running:
-    __slots__ = ("n", "mean", "m2", "best")
+    __slots__ = ("n", "mean", "m2", "best", "values")
 
     def __init__(self) -> None:
         self.n, self.mean, self.m2, self.best = 0, 0.0, 0.0, -math.inf
+        self.values: list[float] = []
 
     def add(self, value: float) -> None:
         self.n += 1
@@ -56,6 +62,7 @@ class _Running:
         self.mean += delta / self.n
         self.m2 += delta * (value - self.mean)
         self.best = max(self.best, value)
+        self.values.append(value)
 
 
 class FitnessTable:
@@ -64,15 +71,17 @@ class FitnessTable:
         self._stats = {cp.name: {op: _Running() for op in cp.candidates} for cp in space}
         self._seen: set[str] = set()
 
-    def update(self, records: Iterable[CandidateRecord]) -> None:
-        """Add newly evaluated candidates; an architecture already counted is skipped."""
+    def update(self, records: Iterable[CandidateRecord],
+               key: Callable[[CandidateRecord], float] | None = None) -> None:
+        """Add newly evaluated candidates; an architecture already counted is skipped.
+        ``key``: the value counted (the analyst's "rank by"; default the accuracy)."""
         for record in records:
             if record.arch in self._seen:
                 continue
             self._seen.add(record.arch)
             arch = self.space.from_string(record.arch)
             for cp, op in zip(self.space, arch):
-                self._stats[cp.name][op].add(record.accuracy)
+                self._stats[cp.name][op].add(record.accuracy if key is None else key(record))
 
     def score(self, cp: str, op: str) -> OpFitness:
         run = self._stats[self.space.choice_point(cp).name].get(op)
@@ -95,9 +104,11 @@ class FitnessTable:
         return own.mean - sum(r.mean * r.n for r in others) / total
 
     def to_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """The heatmap matrix: ``{choice point: {op: {mean, ci_low, ci_high, count, best, relative}}}``."""
+        """The heatmap matrix: ``{choice point: {op: {mean, ci_low, ci_high, count, best,
+        relative, quantile, q_low, q_high, q}}}``."""
         return {
             cp.name: {op: self.score(cp.name, op).to_dict() | {"relative": self.relative(cp.name, op)}
+                      | upper_tail(self._stats[cp.name][op].values, UPPER_QUANTILE)
                       for op in cp.candidates}
             for cp in self.space
         }

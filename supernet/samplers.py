@@ -1,9 +1,12 @@
 """Path samplers of supernet training, by name (``TrainConfig.sampler``).
 
 Each sampler draws the path(s) one training step uses, always inside the steering
-constraints: ``uniform`` (every allowed op of a choice point equally likely, SPOS),
-``weighted`` (the steering state's per-choice-point weights) and ``fair`` (FairNAS
-strict fairness, see :mod:`supernet.train`). They need numpy only, so a config naming
+constraints: ``uniform`` (every allowed op of a choice point equally likely, SPOS, until
+the analyst sets sampling weights: from then on it follows them, so weights set in the UI
+take effect under the default sampler), ``weighted`` (the steering state's weights, the
+same draw under its explicit name) and ``fair`` (FairNAS strict fairness, see
+:mod:`supernet.train`: every op trains equally often, so weights cannot apply to it;
+:func:`weights_apply` says so and the worker's acknowledgement tells the analyst). They need numpy only, so a config naming
 one validates without torch (the lab's web process has none).
 """
 
@@ -48,10 +51,17 @@ def sample_paths(steering: SteeringState, sampler: str, rng: np.random.Generator
     return get_sampler(sampler)(steering, rng)
 
 
+def weights_apply(sampler: str) -> bool:
+    """Whether sampling weights change what ``sampler`` trains (not FairNAS's strict fairness)."""
+    return sampler != "fair"
+
+
 @register_sampler("uniform")
 def _uniform(steering: SteeringState, rng: np.random.Generator) -> list[Arch]:
-    allowed = [steering.allowed(cp.name) for cp in steering.space]
-    return [tuple(ops[rng.integers(len(ops))] for ops in allowed)]
+    if not steering.weights:
+        allowed = [steering.allowed(cp.name) for cp in steering.space]
+        return [tuple(ops[rng.integers(len(ops))] for ops in allowed)]
+    return [steering.sample(rng)]
 
 
 @register_sampler("weighted")

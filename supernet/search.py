@@ -5,7 +5,8 @@ generation is random, or mutations of the analyst's focus set when there is one.
 Later generations take the ``parents`` best evaluated architectures that are
 still allowed and produce children by crossover (with ``crossover_prob``: each
 choice point from one of two parents) and mutation (each choice point re-drawn
-with ``mutation_prob``). Every proposal is projected into the current steering
+with ``mutation_prob``, by the steering state's sampling weights where the analyst set
+some). An architecture already evaluated is never proposed again. Every proposal is projected into the current steering
 constraints, so a prune or lock made mid-search applies to the next generation.
 ``SearchConfig.strategy`` names a registered strategy (``register_strategy``), which
 picks the pool children are bred from: ``evolution`` as above, ``random`` none at all,
@@ -14,6 +15,7 @@ so every proposal is a fresh sample of the steering state.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
@@ -33,6 +35,9 @@ def _known_strategy(name: str) -> str:
         raise ValueError(f"must be one of {list(_STRATEGIES)}")
     return name
 
+
+ENUMERATE_LIMIT = 50_000
+"""Allowed spaces up to this size are enumerated when breeding finds too few new architectures."""
 
 _Positive = Annotated[int, Field(ge=1, description="a positive integer")]
 
@@ -99,6 +104,8 @@ class EvolutionarySearch:
         self.constraint: Callable[[Arch], bool] | None = None
         # Architectures to evaluate first as they are (e.g. a proxy pre-screen); saved.
         self.warm_start: list[Arch] = []
+        # What parents are chosen by (the analyst's "rank by"); None: the recorded accuracy.
+        self.rank_key: Callable[[Arch], float] | None = None
 
     def set_params(self, **changes: Any) -> None:
         """Change search parameters live; validated as a whole, nothing changes on error."""
@@ -108,8 +115,12 @@ class EvolutionarySearch:
         out = list(arch)
         for k, cp in enumerate(self.space):
             if self.rng.random() < prob:
-                allowed = self.steering.allowed(cp.name)
-                out[k] = allowed[self.rng.integers(len(allowed))]
+                if cp.name in self.steering.weights:  # the analyst's weights pick the new op
+                    probs = self.steering.probabilities(cp.name)
+                    out[k] = list(probs)[self.rng.choice(len(probs), p=list(probs.values()))]
+                else:
+                    allowed = self.steering.allowed(cp.name)
+                    out[k] = allowed[self.rng.integers(len(allowed))]
         return self.steering.project(tuple(out), self.rng)
 
     def _crossover(self, a: Arch, b: Arch) -> Arch:
@@ -117,8 +128,9 @@ class EvolutionarySearch:
         return tuple(x if m else y for x, y, m in zip(a, b, mask))
 
     def _parents(self) -> list[Arch]:
-        allowed = [a for a in self.archive if self.steering.contains(a)]
-        allowed.sort(key=lambda a: self.archive[a], reverse=True)
+        inside = self.steering.membership()
+        allowed = [a for a in self.archive if inside(a)]
+        allowed.sort(key=self.rank_key or self.archive.__getitem__, reverse=True)
         return allowed[: self.config.parents]
 
     def _child(self, pool: list[Arch]) -> tuple[Arch, Arch | None]:
@@ -143,23 +155,48 @@ class EvolutionarySearch:
             if self.steering.contains(arch) and arch not in self.archive and arch not in proposed:
                 proposed.add(arch)
                 out.append((arch, None))
-        size = self.steering.space_size()
-        # Allowed architectures never evaluated: while any remain, archive hits are skipped
-        # (pruned archive entries must not count, or a shrunken space would re-propose).
-        fresh = size - sum(self.steering.contains(a) for a in self.archive)
-        budget = min(self.config.population, size)
+        # An evaluated architecture is looked up, never proposed again; what the breeding
+        # cannot reach in a shrunken space is filled with unevaluated allowed ones, so a
+        # generation is short only when the allowed space has fewer left (see ``fresh``).
+        budget = min(self.config.population, self.fresh())
         for _ in range(self.config.population * 20):
             if len(out) >= budget:
                 break
             arch, parent = self._child(pool)
-            if arch in proposed or (arch in self.archive and fresh > 0):
+            if arch in proposed or arch in self.archive:
                 continue
             if self.constraint is not None and not self.constraint(arch):
                 continue
-            fresh -= arch not in self.archive
             proposed.add(arch)
             out.append((arch, None if parent is None else self.space.to_string(parent)))
+        if len(out) < budget:
+            out.extend((arch, None) for arch in self._unevaluated(budget - len(out), proposed))
         return out
+
+    def fresh(self) -> int:
+        """How many allowed architectures have never been evaluated."""
+        inside = self.steering.membership()
+        return self.steering.space_size() - sum(inside(a) for a in self.archive)
+
+    def _unevaluated(self, n: int, proposed: set[Arch]) -> list[Arch]:
+        """Up to ``n`` allowed, unevaluated, unproposed architectures in random order: all
+        of them enumerated when the space is small, else as many as random draws find."""
+        if self.steering.space_size() > ENUMERATE_LIMIT:
+            found: list[Arch] = []
+            for _ in range(n * 50):
+                arch = self.steering.sample(self.rng)
+                if arch not in self.archive and arch not in proposed and arch not in found and (
+                        self.constraint is None or self.constraint(arch)):
+                    found.append(arch)
+                    if len(found) == n:
+                        break
+            return found
+        choices = [self.steering.allowed(cp.name) for cp in self.space]
+        left = [arch for arch in itertools.product(*choices)
+                if arch not in self.archive and arch not in proposed
+                and (self.constraint is None or self.constraint(arch))]
+        order = self.rng.permutation(len(left))
+        return [left[i] for i in order[:n]]
 
     def tell(self, records: list[CandidateRecord]) -> None:
         for record in records:

@@ -64,6 +64,12 @@ class SteeringState:
         arch = self.space.validate_arch(arch)
         return all(op in self.allowed(cp.name) for op, cp in zip(arch, self.space))
 
+    def membership(self) -> Callable[[Arch], bool]:
+        """A fast ``contains`` for valid architectures, fixed to the constraints as they are now
+        (for scanning a whole archive: no validation, the allowed ops looked up once)."""
+        allowed = [frozenset(self.allowed(cp.name)) for cp in self.space]
+        return lambda arch: all(op in ops for op, ops in zip(arch, allowed))
+
     def sample(self, rng: np.random.Generator) -> Arch:
         """One architecture drawn by the per-choice-point weights (uniform by default)."""
         ops = []

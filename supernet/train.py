@@ -34,6 +34,8 @@ from torch import nn
 
 from supernet.configs import TrainConfig, check_epochs, device_name_problem
 from supernet.data import Dataset
+from supernet.distill import distillation_loss, largest_path
+from supernet.fewshot import FewShotSupernet
 from supernet.model import Supernet
 from supernet.progress import TrainProgress
 from supernet.samplers import sample_paths
@@ -111,9 +113,16 @@ class Trainer:
         return self.epoch >= self.epochs
 
     def current_lr(self) -> float:
+        """Cosine over the schedule; the first ``warmup_epochs`` of the first schedule ramp
+        up linearly (a fresh supernet's shared weights diverge under a full lr at once)."""
         s = self.schedule
-        t = min(max(self.global_step - s["start"], 0) / max(s["length"], 1), 1.0)
-        return s["base_lr"] * 0.5 * (1.0 + math.cos(math.pi * t))
+        step = max(self.global_step - s["start"], 0)
+        t = min(step / max(s["length"], 1), 1.0)
+        lr = s["base_lr"] * 0.5 * (1.0 + math.cos(math.pi * t))
+        warmup = self.config.warmup_epochs * self.steps_per_epoch
+        if s["start"] == 0 and step < warmup:
+            lr *= (step + 1) / warmup
+        return lr
 
     def _autocast(self) -> Any:
         if self.amp_dtype is None:
@@ -127,21 +136,26 @@ class Trainer:
             self._order = self.rng.permutation(len(self.y_train))
         bs = self.config.batch_size
         batch = self._order[self.step_in_epoch * bs:(self.step_in_epoch + 1) * bs]
+        if isinstance(self.supernet, FewShotSupernet):
+            self.supernet.split_if_due(self.global_step)
         paths = sample_paths(self.steering, self.config.sampler, self.rng)
         rows, share, paths = self._partition(batch, paths)
         idx = torch.from_numpy(rows).to(self.device)
         x, y = self.x_train[idx], self.y_train[idx]
         self.supernet.train()
         self.optimizer.zero_grad(set_to_none=True)
+        teacher_logits, trained = self._teach(x, y, share, len(paths))
         total_loss, correct = 0.0, 0
         for path in paths:
             with self._autocast():
                 logits = self.supernet(x, path)
-                loss = self.loss_fn(logits.float(), y) * share / len(paths)
+                loss = distillation_loss(logits.float(), y, teacher_logits,
+                                         self.config.distill_weight,
+                                         self.config.distill_temperature) * share / len(paths)
             self.scaler.scale(loss).backward()
             total_loss += loss.item()
             correct += int((logits.argmax(1) == y).sum())
-        total_loss, correct, n = self._synchronise(paths, total_loss, correct, len(y))
+        total_loss, correct, n = self._synchronise(paths + trained, total_loss, correct, len(y))
         self.scaler.unscale_(self.optimizer)
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.supernet.parameters(), self.config.grad_clip)
@@ -152,6 +166,20 @@ class Trainer:
         self.scaler.update()
         return self._advance(total_loss, correct / (max(n, 1) * len(paths)), n,
                              time.perf_counter() - started, lr)
+
+    def _teach(self, x: torch.Tensor, y: torch.Tensor, share: float, n_paths: int
+               ) -> tuple[torch.Tensor | None, list[Arch]]:
+        """In-place distillation (:mod:`supernet.distill`): the teacher path learns from the
+        labels, weighted like one sampled path, and its detached logits are returned; with
+        ``distill_weight`` 0 nothing runs."""
+        if self.config.distill_weight == 0:
+            return None, []
+        teacher = largest_path(self.supernet, self.steering)
+        with self._autocast():
+            logits = self.supernet(x, teacher)
+            loss = self.loss_fn(logits.float(), y) * share / n_paths
+        self.scaler.scale(loss).backward()
+        return logits.detach().float(), [teacher]
 
     # Hooks for data-parallel training (supernet/distributed.py); one process: the identity.
     def _partition(self, batch: np.ndarray, paths: list[Arch]

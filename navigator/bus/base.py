@@ -6,7 +6,8 @@ Three kinds of traffic travel on a bus:
   subscribers read them from any ``after_seq`` onwards, first the history and then
   live, so a late or reconnecting reader misses nothing and sees nothing twice;
 - commands, per session, consumed by the worker that owns the session;
-- session requests on a control channel, consumed by whichever worker is free.
+- session requests on a control channel, taken by the embedded worker host, the Ray lab's
+  scheduler (:mod:`navigator.ray_lab`) or the data-parallel worker.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class EventBus(ABC):
     def publish(self, session: str, payload: Payload) -> Event:
         """Append an event to the session's stream; returns it with its ``seq`` (0 if deferred)."""
 
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait until every event published so far has its ``seq``; False if not by ``timeout``.
+
+        A bus that writes at once (the in-process one) has nothing to wait for."""
+        return True
+
     @abstractmethod
     def history(self, session: str, after_seq: int = 0) -> list[Event]: ...
 
@@ -69,7 +76,7 @@ class EventBus(ABC):
     def next_session_request(self, timeout: float = 0.0) -> dict[str, Any] | None: ...
 
     def coordinator(self) -> Coordinator:
-        """Leases, live sessions and worker announcements (see ``navigator/bus/lease.py``).
+        """Leases and live sessions of the hosts not on Ray (see ``navigator/bus/lease.py``).
 
         Buses that cannot share them across processes get an in-process coordinator,
         which is right for every process-local bus.

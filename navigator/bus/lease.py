@@ -1,4 +1,4 @@
-"""Who runs which session: leases, the live-session registry, worker heartbeats.
+"""Who runs which session: leases and the live-session registry of the hosts not on Ray.
 
 A session is run by exactly one worker at a time. The worker proves it with a
 *lease* (Redis key ``navigator:lease:<session>`` holding the worker id, set with
@@ -13,16 +13,9 @@ workers never write the same session. A worker that cannot reach Redis to renew
 for a whole TTL counts its lease as lost the same way: by then the key may have
 expired and another worker may have resumed the session.
 
-Worker hosts also announce themselves (sorted set ``navigator:workers`` scored by
-the expiry of the announcement, info in hash ``navigator:workerinfo``), so the web
-process can tell "all workers busy" from "no worker is running" instead of letting
-a queued session hang silently.
-
-Claims take the queue lock's absence as a precondition: the web process's queue
-monitor holds that lock while it reads the queue and publishes "queued: position
-k of n", so such a message can never land after the claiming worker's "running".
-
-:class:`MemoryCoordinator` is the in-process equivalent for the embedded default.
+:class:`MemoryCoordinator` is the in-process equivalent for the embedded default. These
+hosts are the embedded one and the data-parallel worker under torchrun; the lab server's
+sessions are placed and restarted by Ray (:mod:`navigator.ray_lab`).
 """
 
 from __future__ import annotations
@@ -34,12 +27,10 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 PREFIX = "navigator"
-QUEUE_MONITOR = "__queue-monitor__"  # lease name of the one web process that publishes positions
 
 
 def new_worker_id() -> str:
@@ -48,19 +39,18 @@ def new_worker_id() -> str:
 
 
 class Coordinator(ABC):
-    """Leases, the live registry and worker announcements of one bus."""
+    """Leases and the live registry of one bus."""
 
     shared: bool = False  # True when other processes see the same state (Redis)
 
     # -- leases ------------------------------------------------------------------------
     @abstractmethod
     def claim(self, session: str, worker: str, ttl_s: float, entry: dict[str, Any],
-              takeover: bool = False) -> bool | None:
+              takeover: bool = False) -> bool:
         """Take the session's lease and record it as live with ``entry``.
 
         Returns True when claimed, False when another worker holds it (or, for a
-        ``takeover``, when the session left the live registry meanwhile), and None when
-        the queue monitor is publishing right now: try again in a few milliseconds.
+        ``takeover``, when the session left the live registry meanwhile).
         """
 
     @abstractmethod
@@ -83,29 +73,9 @@ class Coordinator(ABC):
     def unregister(self, session: str) -> None:
         """The session stopped or failed: nobody should resume it."""
 
-    # -- workers and queue -------------------------------------------------------------
-    @abstractmethod
-    def announce(self, worker: str, info: dict[str, Any], ttl_s: float) -> None: ...
-
-    @abstractmethod
-    def retire(self, worker: str) -> None: ...
-
-    @abstractmethod
-    def workers(self) -> dict[str, dict[str, Any]]:
-        """Worker hosts whose announcement has not expired: id -> info."""
-
     @abstractmethod
     def queued(self) -> list[dict[str, Any]]:
         """Session requests no worker has taken yet, next first."""
-
-    @abstractmethod
-    @contextmanager
-    def queue_lock(self) -> Iterator[bool]:
-        """Held while queue positions are published; yields False if someone else holds it."""
-
-    def worker_hint(self) -> str:
-        """How to start a worker, for the "no worker is running" message."""
-        return "start `navigator serve` with --embedded-workers 1 (or more)"
 
     def active_sessions(self, owner: str) -> list[str]:
         """The owner's sessions that are queued, running or paused (stopped/failed ones are not)."""
@@ -119,11 +89,9 @@ class MemoryCoordinator(Coordinator):
 
     def __init__(self, queued: Callable[[], list[dict[str, Any]]] = list) -> None:
         self._lock = threading.RLock()
-        self._queue_lock = threading.Lock()
         self._queued = queued
         self._leases: dict[str, tuple[str, float]] = {}
         self._live: dict[str, dict[str, Any]] = {}
-        self._workers: dict[str, tuple[dict[str, Any], float]] = {}
 
     def _lease(self, session: str) -> str | None:
         held = self._leases.get(session)
@@ -133,18 +101,13 @@ class MemoryCoordinator(Coordinator):
         return held[0]
 
     def claim(self, session: str, worker: str, ttl_s: float, entry: dict[str, Any],
-              takeover: bool = False) -> bool | None:
-        if not self._queue_lock.acquire(blocking=False):
-            return None
-        try:
-            with self._lock:
-                if self._lease(session) is not None or (takeover and session not in self._live):
-                    return False
-                self._leases[session] = (worker, time.monotonic() + ttl_s)
-                self._live[session] = dict(entry)
-                return True
-        finally:
-            self._queue_lock.release()
+              takeover: bool = False) -> bool:
+        with self._lock:
+            if self._lease(session) is not None or (takeover and session not in self._live):
+                return False
+            self._leases[session] = (worker, time.monotonic() + ttl_s)
+            self._live[session] = dict(entry)
+            return True
 
     def renew(self, session: str, worker: str, ttl_s: float) -> bool:
         with self._lock:
@@ -170,34 +133,11 @@ class MemoryCoordinator(Coordinator):
         with self._lock:
             self._live.pop(session, None)
 
-    def announce(self, worker: str, info: dict[str, Any], ttl_s: float) -> None:
-        with self._lock:
-            self._workers[worker] = (dict(info), time.monotonic() + ttl_s)
-
-    def retire(self, worker: str) -> None:
-        with self._lock:
-            self._workers.pop(worker, None)
-
-    def workers(self) -> dict[str, dict[str, Any]]:
-        now = time.monotonic()
-        with self._lock:
-            return {w: dict(info) for w, (info, until) in self._workers.items() if until > now}
-
     def queued(self) -> list[dict[str, Any]]:
         return self._queued()
 
-    @contextmanager
-    def queue_lock(self) -> Iterator[bool]:
-        got = self._queue_lock.acquire(timeout=1.0)
-        try:
-            yield got
-        finally:
-            if got:
-                self._queue_lock.release()
-
 
 _CLAIM = """
-if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 if ARGV[5] == '1' and redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
@@ -218,7 +158,7 @@ return 0
 
 
 class RedisCoordinator(Coordinator):
-    """The lab-server version: every process sees the same leases, registry and workers."""
+    """The shared version (the torchrun worker's): every process sees the same leases."""
 
     shared = True
 
@@ -229,18 +169,16 @@ class RedisCoordinator(Coordinator):
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._live_key = f"{PREFIX}:live"
-        self._lock_key = f"{PREFIX}:queue-lock"
 
     @staticmethod
     def _lease_key(session: str) -> str:
         return f"{PREFIX}:lease:{session}"
 
     def claim(self, session: str, worker: str, ttl_s: float, entry: dict[str, Any],
-              takeover: bool = False) -> bool | None:
-        result = int(self._claim(keys=[self._lease_key(session), self._live_key, self._lock_key],
-                                 args=[worker, int(ttl_s * 1000), session, json.dumps(entry),
-                                       "1" if takeover else "0"]))
-        return None if result < 0 else bool(result)
+              takeover: bool = False) -> bool:
+        return bool(self._claim(keys=[self._lease_key(session), self._live_key],
+                                args=[worker, int(ttl_s * 1000), session, json.dumps(entry),
+                                      "1" if takeover else "0"]))
 
     def renew(self, session: str, worker: str, ttl_s: float) -> bool:
         return bool(self._renew(keys=[self._lease_key(session)], args=[worker, int(ttl_s * 1000)]))
@@ -258,49 +196,8 @@ class RedisCoordinator(Coordinator):
     def unregister(self, session: str) -> None:
         self.client.hdel(self._live_key, session)
 
-    def announce(self, worker: str, info: dict[str, Any], ttl_s: float) -> None:
-        pipe = self.client.pipeline()
-        pipe.zadd(f"{PREFIX}:workers", {worker: time.time() + ttl_s})
-        pipe.hset(f"{PREFIX}:workerinfo", worker, json.dumps(info))
-        pipe.execute()
-
-    def retire(self, worker: str) -> None:
-        pipe = self.client.pipeline()
-        pipe.zrem(f"{PREFIX}:workers", worker)
-        pipe.hdel(f"{PREFIX}:workerinfo", worker)
-        pipe.execute()
-
-    def workers(self) -> dict[str, dict[str, Any]]:
-        now = time.time()
-        for gone in self.client.zrangebyscore(f"{PREFIX}:workers", "-inf", now):
-            self.retire(gone.decode())
-        alive = [w.decode() for w in self.client.zrangebyscore(f"{PREFIX}:workers", now, "+inf")]
-        infos = self.client.hmget(f"{PREFIX}:workerinfo", alive) if alive else []
-        return {w: json.loads(i) if i else {} for w, i in zip(alive, infos)}
-
     def queued(self) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in self.client.lrange(f"{PREFIX}:requests", 0, -1)]
-
-    @contextmanager
-    def queue_lock(self) -> Iterator[bool]:
-        token = uuid.uuid4().hex
-        got = bool(self.client.set(self._lock_key, token, nx=True, px=2000))
-        try:
-            yield got
-        finally:
-            if got:
-                self._release(keys=[self._lock_key], args=[token])
-
-    def worker_hint(self) -> str:
-        from redis.connection import parse_url
-
-        try:  # never show a password in a message every browser receives
-            parts = parse_url(self.url)
-            url = f"redis://{parts.get('host', '127.0.0.1')}:{parts.get('port', 6379)}/{parts.get('db', 0)}"
-        except ValueError:
-            url = "REDIS_URL"
-        return f"start one with `navigator worker --redis {url}`"
-
 
 class SessionLease:
     """Our lease on one session, renewed by a heartbeat thread until released or lost.

@@ -49,6 +49,9 @@ UI_ACTIONS: dict[str, dict[str, Any]] = {
     "leaderboard_view": {"sort_by": Items, "filter": Text},  # leaderboard sorted / filtered
     "pareto_cost": {"cost": _one_of("latency_ms", "params", "flops")},  # Pareto cost axis
     "theme": {"theme": _one_of("light", "dark")},      # light / dark theme
+    "advice_accepted": {"id": Text, "command": Text, "command_id": Text},  # advisor: Accept
+    "advice_dismissed": {"id": Text, "command": Text},  # advisor: Dismiss
+    "pair_heatmap": {"first": Text, "second": Text},   # pair heatmap's choice points picked
 }
 
 

@@ -11,11 +11,19 @@ and ``load``.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from supernet.estimators import (
+    ENSEMBLE,
+    RANK_BY_DEFAULT,
+    ensemble_scores,
+    ranked_values,
+    values_by_arch,
+)
 from supernet.fitness import FitnessTable
 from supernet.latency_budget import LatencyObjective
 from supernet.records import CandidateRecord, best_distinct
@@ -55,6 +63,7 @@ class EngineBase(ABC):
     """Search bookkeeping and training delegation shared by the engine families."""
 
     mode: ClassVar[str] = ""  # set by ``register_engine``
+    records_ensemble: ClassVar[bool] = False  # True: records carry the ``score`` ensemble
     config: EngineConfig
     space: SearchSpace
     steering: SteeringState
@@ -67,6 +76,7 @@ class EngineBase(ABC):
         self.archive: list[CandidateRecord] = []
         self.latency = LatencyObjective(self.space)
         self.search.constraint = self.latency.allows
+        self.rank_by = RANK_BY_DEFAULT  # the estimator that ranks (supernet/estimators.py)
 
     @property
     def device(self) -> torch.device:
@@ -95,7 +105,31 @@ class EngineBase(ABC):
         self.fitness.update(records)
         self.latency.observe(records)
         self.archive.extend(records)
+        if self.records_ensemble:  # each record's score ranked among all evaluated so far
+            for r, value in zip(records, ensemble_scores(self.archive)[-len(records):]):
+                r.scores[ENSEMBLE] = value
+        if self.rank_by != RANK_BY_DEFAULT:
+            self._apply_rank_by()
         return records
+
+    def set_rank_by(self, estimator: str) -> None:
+        """Rank the leaderboard, the fitness table and evolution's parents by ``estimator``
+        (a name of :func:`supernet.estimators.estimator_columns`); refused if unknown."""
+        if estimator != RANK_BY_DEFAULT:
+            ranked_values(self.archive, estimator)  # raises for an estimator there is not
+        self.rank_by = estimator
+        self._apply_rank_by()
+
+    def _apply_rank_by(self) -> None:
+        self.fitness = FitnessTable(self.space)
+        if self.rank_by == RANK_BY_DEFAULT:
+            self.search.rank_key = None
+            self.fitness.update(self.archive)
+            return
+        values = values_by_arch(self.archive, self.rank_by)
+        by_arch = {self.space.from_string(a): v for a, v in values.items()}
+        self.search.rank_key = lambda arch: by_arch.get(arch, -math.inf)
+        self.fitness.update(self.archive, key=lambda r: values[r.arch])
 
     def _propose(self) -> list[tuple[Arch, str | None]]:
         return self.search.propose()
@@ -110,8 +144,12 @@ class EngineBase(ABC):
         """Batch-1 latency of ``arch`` on this host, to rank other devices against."""
 
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
-        """Best distinct architectures seen, by the family's accuracy."""
-        return best_distinct(self.archive, k)
+        """Best distinct architectures seen, by the family's accuracy or the "rank by"."""
+        if self.rank_by == RANK_BY_DEFAULT:
+            return best_distinct(self.archive, k)
+        values = values_by_arch(self.archive, self.rank_by)
+        distinct = best_distinct(self.archive, len(self.archive))
+        return sorted(distinct, key=lambda r: values[r.arch], reverse=True)[:k]
 
     def archive_as_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.archive]
@@ -120,7 +158,7 @@ class EngineBase(ABC):
     def _search_state(self) -> dict[str, Any]:
         """The checkpoint entries every family writes (search, latency model, archive)."""
         return {"search": self.search.state_dict(), "latency": self.latency.state_dict(),
-                "archive": [r.to_dict() for r in self.archive]}
+                "archive": [r.to_dict() for r in self.archive], "rank_by": self.rank_by}
 
     def _load_search_state(self, state: Mapping[str, Any]) -> None:
         self.search.load_state_dict(state["search"])
@@ -128,6 +166,9 @@ class EngineBase(ABC):
         self.archive = [CandidateRecord.from_dict(r) for r in state["archive"]]
         self.fitness = FitnessTable(self.space)
         self.fitness.update(self.archive)
+        self.rank_by = state.get("rank_by", RANK_BY_DEFAULT)
+        if self.rank_by != RANK_BY_DEFAULT:
+            self._apply_rank_by()
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:

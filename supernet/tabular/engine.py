@@ -94,7 +94,7 @@ class TabularEngine(EngineBase):
         self.config = config
         self.callback = callback  # never called: there is no training progress
         self.space = config.space()
-        percent = bool(config.table_percent if percent is None else percent)
+        percent = config.table_percent if percent is None else percent
         if table is None:
             table = config.table_path
             if not table:

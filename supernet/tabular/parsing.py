@@ -4,8 +4,8 @@ Table format (CSV: UTF-8, comma-separated, one header line, one row per architec
 
 | column | required | meaning |
 |---|---|---|
-| `arch` | yes | canonical NAS-Bench-201 string, exactly as `SearchSpace.to_string` writes it for the `nb201` preset (example below); each architecture at most once |
-| one column per dataset, named after it (`cifar10`, `cifar100`, `ImageNet16-120`, ...) | at least one | accuracy as a **fraction in [0, 1]** (0.9437, not 94.37) |
+| `arch` (or `ArchitectureString`, as NAS-Bench-201 / NATS exports name it) | yes | canonical NAS-Bench-201 string, exactly as `SearchSpace.to_string` writes it for the `nb201` preset (example below); each architecture at most once |
+| one column per dataset, named after it (`cifar10`, `cifar100`, `CIFAR10TestAccuracy200Epochs`, ...) | at least one | accuracy as a fraction in [0, 1] (0.9437) or a percentage (94.37) |
 | `params` | no | parameter count (a number >= 0, rounded to an integer; a cell may be empty) |
 | `flops` | no | multiply-adds for one input sample (a number >= 0, rounded; may be empty) |
 | `latency_ms` | no | latency in milliseconds (a number >= 0; may be empty) |
@@ -17,12 +17,13 @@ arch,cifar10,cifar100,params,flops
 |nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|,0.9376,0.7051,1128730,160137344
 ```
 
-Accuracies are fractions, the unit every other part of NAS Navigator uses. A table in
-percent (as NAS-Bench-201 publishes them) loads with `percent=True`, which accepts
-[0, 100] and divides by 100; without it a value above 1 is rejected with that hint.
-Every column other than `arch`, `params`, `flops` and `latency_ms` is an accuracy column,
-so every one of its cells must hold a finite number (no free-text columns). Rows may come
-in any order. `BenchmarkTable.from_csv(path, dataset)` reports the first problem with its
+Accuracies become fractions, the unit every other part of NAS Navigator uses. The unit is
+detected from the selected column (`percent=None`, the default: percent when a value
+exceeds 1, as NAS-Bench-201 publishes them); `percent=True` / `False` insist on one (with
+`False` a value above 1 is rejected with a hint). The selected column must hold a finite
+number in every row; any other column that is not a valid accuracy column (an index, a
+name, a seed) is ignored, so NATS-style exports load as they are. Rows may come in any
+order. `BenchmarkTable.from_csv(path, dataset)` reports the first problem with its
 line number (the header is line 1): no `arch` column, no column for the dataset (the
 available ones are listed), a malformed or non-canonical architecture string, a duplicate
 architecture, a non-numeric, empty or out-of-range value, a row with the wrong number of
@@ -47,6 +48,8 @@ from supernet.paths import Roots, path_guard
 from supernet.space import SearchSpace
 
 ARCH_COLUMN = "arch"
+ARCH_COLUMNS: tuple[str, ...] = (ARCH_COLUMN, "ArchitectureString")
+"""Names the architecture column may have: ours, and the NAS-Bench-201 / NATS exports' own."""
 COST_COLUMNS: tuple[str, ...] = ("params", "flops", "latency_ms")
 KNOWN_DATASET_COLUMNS: tuple[str, ...] = ("cifar10", "cifar10-valid", "cifar100",
                                           "ImageNet16-120")
@@ -63,6 +66,8 @@ class TableColumns:
     params: list[float | None] | None = None
     flops: list[float | None] | None = None
     latency_ms: list[float | None] | None = None
+    percent: bool = False
+    """Whether the selected accuracy column was in percent (converted to fractions)."""
 
 
 MAX_TABLE_BYTES = 64 * 2**20
@@ -72,18 +77,18 @@ _COLUMN_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
 
 
 def read_csv(path: str | Path, dataset: str, space: SearchSpace,
-             percent: bool = False, roots: Roots = None) -> TableColumns:
+             percent: bool | None = None, roots: Roots = None) -> TableColumns:
     """The columns of a CSV table (format in the module docstring); errors name the line.
 
     The file is user-named, so it may be anything the worker can read (a key, an
     environment): errors show nothing of it until its header proves it a benchmark table
-    (an ``arch`` column and one for ``dataset``); from then on they show the offending cell.
-    ``roots``: the folders the file must lie in (:func:`supernet.paths.check_under_roots`).
+    (an architecture column and one for ``dataset``); from then on they show the offending
+    cell. ``percent``: True / False say the unit; None detects it from the ``dataset``
+    column (percent when a value exceeds 1). ``roots``: the folders the file must lie in
+    (:func:`supernet.paths.check_under_roots`).
     """
     path = Path(path)
     text = _read_text(path_guard(roots)(path), path)
-    scale = 100.0 if percent else 1.0
-    unit = "a percentage in [0, 100]" if percent else "a fraction in [0, 1]"
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader, None)
@@ -93,7 +98,8 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
         raise ValueError(f"{path}: line 1: the file is empty; expected a header line "
                          f"with an {ARCH_COLUMN!r} column and dataset columns")
     header = [h.strip() for h in header]
-    if ARCH_COLUMN not in header:
+    arch_column = next((name for name in ARCH_COLUMNS if name in header), None)
+    if arch_column is None:
         found = f"columns found: {header}" if _looks_like_header(header) else (
             "the first line is no CSV header of a benchmark table")
         raise ValueError(f"{path}: line 1: the header has no {ARCH_COLUMN!r} column; {found}; "
@@ -105,7 +111,7 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
         if name in seen_cols:
             raise ValueError(f"{path}: line 1: column {shown_cell(name)} appears twice in the header")
         seen_cols.add(name)
-    data_cols = [h for h in header if h != ARCH_COLUMN and h not in COST_COLUMNS]
+    data_cols = [h for h in header if h not in ARCH_COLUMNS and h not in COST_COLUMNS]
     if dataset not in data_cols:
         found = (f"available datasets: {data_cols}" if _looks_like_header(header)
                  else "the header names no dataset of the table format")
@@ -114,7 +120,8 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
     pos = {name: k for k, name in enumerate(header)}
     archs: list[str] = []
     lines: dict[str, int] = {}
-    accs: dict[str, list[float]] = {name: [] for name in data_cols}
+    line_numbers: list[int] = []
+    raw: dict[str, list[str]] = {name: [] for name in data_cols}
     costs: dict[str, list[float | None]] = {name: [] for name in cost_cols}
     try:
         for fields in reader:
@@ -124,7 +131,7 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
             if len(fields) != len(header):
                 raise ValueError(f"{path}: line {line}: {len(fields)} fields, but the header "
                                  f"has {len(header)} columns")
-            arch = fields[pos[ARCH_COLUMN]].strip()
+            arch = fields[pos[arch_column]].strip()
             try:
                 check_arch(space, arch, "")
             except ValueError as exc:
@@ -134,15 +141,13 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
                 raise ValueError(f"{path}: line {line}: duplicate architecture {shown_cell(arch)} "
                                  f"(first on line {lines[arch]})")
             lines[arch] = line
+            line_numbers.append(line)
             archs.append(arch)
+            value = fields[pos[dataset]]
+            where = f"{path}: line {line}, column {dataset!r}: "
+            _accuracy_cell(value, where)  # in file order, so the first bad cell is named
             for name in data_cols:
-                value = _accuracy_cell(fields[pos[name]], f"{path}: line {line}, column {name!r}: ")
-                if not 0.0 <= value <= scale:
-                    hint = (" (it looks like a percentage: load the table with percent=True)"
-                            if not percent and 1.0 < value <= 100.0 else "")
-                    raise ValueError(f"{path}: line {line}, column {name!r}: accuracy "
-                                     f"{value!r} is not {unit}{hint}")
-                accs[name].append(value / scale)
+                raw[name].append(fields[pos[name]])
             for name in cost_cols:
                 costs[name].append(_cost_cell(fields[pos[name]],
                                               f"{path}: line {line}, column {name!r}: "))
@@ -150,8 +155,38 @@ def read_csv(path: str | Path, dataset: str, space: SearchSpace,
         raise ValueError(f"{path}: line {reader.line_num}: not valid CSV") from None
     if not archs:
         raise ValueError(f"{path}: the table has a header but no rows")
+    selected, detected = _accuracy_column(raw[dataset], percent, f"{path}: ", dataset,
+                                          line_numbers)
+    accs: dict[str, list[float]] = {dataset: selected}
+    for name in data_cols:
+        if name != dataset:
+            try:
+                accs[name] = _accuracy_column(raw[name], percent, "", name, line_numbers)[0]
+            except ValueError:
+                continue  # another kind of column (an index, a name, a seed): ignored
+    accs = {name: accs[name] for name in data_cols if name in accs}  # header order
     return TableColumns(archs, accs, source=str(path.resolve()), params=costs.get("params"),
-                        flops=costs.get("flops"), latency_ms=costs.get("latency_ms"))
+                        flops=costs.get("flops"), latency_ms=costs.get("latency_ms"),
+                        percent=detected)
+
+
+def _accuracy_column(cells: list[str], percent: bool | None, where: str, name: str,
+                     line_numbers: list[int]) -> tuple[list[float], bool]:
+    """The fractions of one accuracy column, and whether it was in percent: ``percent``
+    None detects the unit (a value above 1 means percent)."""
+    values = [_accuracy_cell(text, f"{where}line {line}, column {name!r}: ")
+              for text, line in zip(cells, line_numbers)]
+    if percent is None:
+        percent = max(values) > 1.0
+    scale = 100.0 if percent else 1.0
+    unit = "a percentage in [0, 100]" if percent else "a fraction in [0, 1]"
+    for value, line in zip(values, line_numbers):
+        if not 0.0 <= value <= scale:
+            hint = (" (it looks like a percentage: load the table with percent=True)"
+                    if not percent and 1.0 < value <= 100.0 else "")
+            raise ValueError(f"{where}line {line}, column {name!r}: accuracy "
+                             f"{value!r} is not {unit}{hint}")
+    return [value / scale for value in values], percent
 
 
 def _read_text(path: Path, shown: Path) -> str:

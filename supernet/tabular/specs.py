@@ -14,7 +14,7 @@ from supernet.tabular.table import BenchmarkTable
 
 
 def open_table(spec: str, dataset: str, space: SearchSpace | None = None,
-               percent: bool = False, roots: Roots = None) -> BenchmarkTable:
+               percent: bool | None = None, roots: Roots = None) -> BenchmarkTable:
     """A table from a spec: ``synthetic[:SEED]``, ``nats:[PATH]`` or a CSV path.
 
     ``roots``: the folders a named path must lie in (a lab server's data roots); ``nats:``

@@ -22,6 +22,7 @@ from supernet.space import SearchSpace
 from supernet.steering import SteeringState
 from supernet.tabular.parsing import (
     ARCH_COLUMN,
+    ARCH_COLUMNS,
     COST_COLUMNS,
     TableColumns,
     check_arch,
@@ -99,7 +100,7 @@ class BenchmarkTable:
         n = len(self.archs)
         self.accuracies: dict[str, np.ndarray] = {}
         for name, values in accuracies.items():
-            if name == ARCH_COLUMN or name in COST_COLUMNS:
+            if name in ARCH_COLUMNS or name in COST_COLUMNS:
                 raise ValueError(f"{name!r} is a reserved column name, not a dataset")
             array = np.asarray(values, dtype=np.float64)
             if array.shape != (n,):
@@ -222,12 +223,13 @@ class BenchmarkTable:
 
     @classmethod
     def from_csv(cls, path: str | Path, dataset: str, space: SearchSpace | None = None,
-                 percent: bool = False, roots: Roots = None) -> BenchmarkTable:
+                 percent: bool | None = None, roots: Roots = None) -> BenchmarkTable:
         """Load a table (format in :mod:`supernet.tabular.parsing`); errors name the line.
-        ``roots``: the folders ``path`` must lie in (``None``: anywhere)."""
+        ``percent``: None detects the unit of ``dataset``'s column. ``roots``: the folders
+        ``path`` must lie in (``None``: anywhere)."""
         space = space or SearchSpace.from_preset("nb201")
         columns = read_csv(path, dataset, space, percent=percent, roots=roots)
-        return cls._from_columns(space, columns, dataset, percent=percent, check=False)
+        return cls._from_columns(space, columns, dataset, percent=columns.percent, check=False)
 
     @classmethod
     def from_nats_bench(cls, path: str | Path | None, dataset: str,

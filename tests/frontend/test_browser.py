@@ -102,6 +102,17 @@ def _click_heatmap(page: Any, cp: str, op: str, tries: int = 3) -> str:
     return page.text_content(f"#{ids.EDIT_PREVIEW}")
 
 
+def _stop(page: Any) -> None:
+    """Click Stop and accept its confirmation (a browser dialog)."""
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#{ids.STOP}")
+
+
+def _tab(page: Any, label: str) -> None:
+    """Show a secondary view's tab (Archive, Hardware, Study, Replay)."""
+    page.locator(f"#{ids.WORKSPACE_TABS} .workspace-tab", has_text=label).click()
+
+
 def _commands(worker: SyntheticWorker, kind: str) -> list[Any]:
     return [c for c in worker.commands if c.type == kind]
 
@@ -179,7 +190,7 @@ def test_lock_mode_sends_lock_edge(page: Any, synthetic: tuple) -> None:
     command = _until(lambda: _commands(worker, "lock_edge"), what="lock_edge")[-1]
     assert command.args == {"choice_point": "3<-2", "op": "nor_conv_3x3"}
     _wait(page, f"""() => {{ const d = {GRAPH.format(id=ids.HEATMAP)}.data[1];
-        const r = d.y.indexOf('3<-2'), c = d.x.indexOf('nor_conv_3x3'); return d.text[r][c].includes('🔒'); }}""")
+        const r = d.y.indexOf('3<-2'), c = d.x.indexOf('nor_conv_3x3'); return d.text[r][c].includes('\u25c6'); }}""")
     page.check(f"#{ids.HEAT_MODE} input[value='prune']")
     _shot(page, "fitness", ".panel.fitness")
 
@@ -326,6 +337,7 @@ def test_proxy_colouring_correlations_and_budget_slider(page: Any, synthetic: tu
         return d.customdata.length > 0 && d.customdata.every((c, i) => d.marker.color[i] === s[c[0]]); }}""",
           synflow)
     _wait(page, f"() => Array.from({GRAPH.format(id=ids.PROXY_CORR)}.data[0].x).includes('synflow')")
+    _tab(page, "Hardware")
     _wait(page, f"() => {GRAPH.format(id=ids.PARETO)}.data[1].x.length >= 2")
     box = page.locator(f"#{ids.BUDGET_SLIDER} input[type=number]")
     box.fill("0.8")
@@ -429,7 +441,7 @@ def test_real_worker_prune_and_lock_are_obeyed(browser: Any, real: LiveServer) -
         _shot(pg, "real-worker-overview")
         (SCREENSHOTS / "real-worker-steering.json").write_text(json.dumps(
             _events(pg, "steering")[-1]["data"], indent=1))
-        pg.click(f"#{ids.STOP}")  # frees the embedded worker for the next test
+        _stop(pg)  # frees the embedded worker for the next test
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
     finally:
         context.close()
@@ -452,6 +464,7 @@ def test_real_tabular_session_obeys_the_latency_budget_slider(browser: Any, real
                   " && e.data.predictor_srcc !== null && e.data.measured >= 40)", timeout=60_000)
         seen = sorted(r["latency_ms"] for e in _events(pg, "candidates") for r in e["data"]["records"])
         budget = round(seen[len(seen) // 2], 2)
+        _tab(pg, "Hardware")
         box = pg.locator(f"#{ids.BUDGET_SLIDER} input[type=number]")
         box.fill(str(budget))
         box.press("Enter")
@@ -468,7 +481,7 @@ def test_real_tabular_session_obeys_the_latency_budget_slider(browser: Any, real
         assert sum(v <= budget * 1.1 for v in later) >= 0.9 * len(later)  # by the table's truth
         _wait(pg, f"() => document.getElementById('{ids.HARDWARE_INFO}').textContent.includes('budget')")
         _shot(pg, "hardware-tabular", ".panel.hardware")
-        pg.click(f"#{ids.STOP}")
+        _stop(pg)
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
         # the leaderboard says where the best find truly stands in the table
         best = min(int(r["scores"]["table_rank"]) for r in _events(pg, "leaderboard")[-1]["data"]["records"])
@@ -838,7 +851,7 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         later = [r["arch"] for e in _events(pg, "candidates") if e["seq"] > ack["seq"] for r in e["data"]["records"]]
         assert later and all(edited.from_string(a)[0] == "conv1" for a in later)
         _shot(pg, "lego-after-edit", ".main")
-        pg.click(f"#{ids.STOP}")  # frees the embedded worker for the next test
+        _stop(pg)  # frees the embedded worker for the next test
         _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('stopped')")
     finally:
         context.close()
@@ -903,6 +916,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
         pg.goto(server.url)
         _wait_live(pg)
         # the experimenter creates a study and starts the builder's search for participant P7
+        _tab(pg, "Study")
         pg.click(".study-new summary")
         pg.fill(f"#{ids.STUDY_NAME}", "pilot")
         pg.fill(f"#{ids.STUDY_TASK}", "find the most accurate cell")
@@ -916,6 +930,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
         s = worker.sessions[session]
         _wait(pg, f"() => /P7 · pilot \\/ human-in-the-loop · (10:00|9:\\d\\d) left/"
                   f".test(document.getElementById('{ids.STUDY_COUNTDOWN}').textContent)")
+        _wait(pg, f"() => / left/.test(document.getElementById('{ids.HEADER_COUNTDOWN}').textContent)")
         _wait_map(pg, 20)
         time.sleep(0.6)
         s.publish_candidates(10)
@@ -963,6 +978,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
                                and e.data["kind"] == kind))
 
         # replay: pick the recording, play it to the end at x50 ...
+        _tab(pg, "Replay")
         pg.click(f"#{ids.REPLAY_REFRESH}")
         pg.locator(f"#{ids.REPLAY_SESSION}").scroll_into_view_if_needed()
         pg.click(f"#{ids.REPLAY_SESSION}")
@@ -1003,6 +1019,7 @@ def test_study_session_record_replay_export_round_trip(browser: Any, study_serve
         _shot(pg, "study-replay", ".replay")
 
         # export the study: the actions table holds the interactions, with the participant
+        _tab(pg, "Study")
         with pg.expect_download() as download:
             pg.click(f"#{ids.STUDY_EXPORT}")
         path = tmp_path / "pilot.zip"

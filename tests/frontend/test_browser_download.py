@@ -77,6 +77,7 @@ def test_download_gives_a_zip_that_loads_and_scores_what_arch_json_says(
         assert download.suggested_filename.endswith(".zip")
         archive = tmp_path / "export.zip"
         download.save_as(archive)
+        pg.once("dialog", lambda dialog: dialog.accept())  # Stop asks first
         pg.click(f"#{ids.STOP}")  # frees the embedded worker for whatever runs next
     finally:
         context.close()

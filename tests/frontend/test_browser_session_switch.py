@@ -48,12 +48,13 @@ def test_starting_a_new_session_resets_every_views_local_state(browser: Any, syn
         pg.click(f"#{ids.LEADERBOARD} tbody tr:nth-child(4) input[type=radio]")
         _wait(pg, f"() => {GRAPH.format(id=ids.CANDIDATE_GRAPH_A)}?.data?.length > 0")
         pg.click(f"#{ids.PAUSE}")
-        _wait(pg, f"() => document.getElementById('{ids.SELECTION_INFO}').textContent.includes('sent')")
+        _wait(pg, f"() => document.getElementById('{ids.CONTROL_FEEDBACK}').textContent.includes('pause')")
         assert "prune_op" in _click_heatmap(pg, "1<-0", "none")
         second = _start(pg, first)
         assert second != first
         _wait(pg, f"() => document.getElementById('{ids.EDIT_PREVIEW}').textContent === ''")
         assert pg.text_content(f"#{ids.SELECTION_INFO}") == ""
+        assert pg.text_content(f"#{ids.CONTROL_FEEDBACK}") == ""
         assert pg.locator(f"#{ids.LEADERBOARD} tbody input[type=radio]:checked").count() == 0
         assert pg.evaluate(f"() => {GRAPH.format(id=ids.CANDIDATE_GRAPH_A)}.data.length") == 0
         before = len(worker.commands)

@@ -31,10 +31,20 @@ def test_training_curves_has_loss_and_accuracy_on_two_axes() -> None:
     fig = figures.training_curves([_progress(0, s) for s in range(1, 11)] + [_progress(1, 5)])
     assert isinstance(fig, go.Figure)
     loss, acc = fig.data
-    assert (loss.name, acc.name) == ("loss", "accuracy")
+    assert (loss.name, acc.name) == ("loss", "train-batch accuracy")
+    assert figures.TRAIN_ACCURACY in fig.layout.title.text  # says which accuracy it plots
     assert acc.yaxis == "y2" and loss.yaxis in (None, "y")
     assert list(loss.x)[:2] == [0.1, 0.2] and list(loss.x)[-1] == 1.5  # epoch + step fraction
     assert list(acc.y)[-1] == pytest.approx(0.25)
+
+
+def test_training_curves_smoothing_is_a_trailing_mean() -> None:
+    assert figures.smoothed([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+    assert figures.smoothed([1.0, 3.0], 1) == [1.0, 3.0]
+    fig = figures.training_curves([_progress(0, s) for s in range(1, 11)], window=5)
+    assert "mean of 5 steps" in fig.layout.title.text
+    assert list(fig.data[0].y)[4] == pytest.approx(sum(list(figures.training_curves(
+        [_progress(0, s) for s in range(1, 11)]).data[0].y)[:5]) / 5)
 
 
 def test_training_curves_empty_and_dark() -> None:
@@ -124,11 +134,21 @@ def test_fitness_heatmap_colours_counts_pruned_and_locked() -> None:
     # locking 2<-1 greys every other op of that edge and marks the locked one
     r_locked = names.index("2<-1")
     c_locked = ops.index("nor_conv_1x1")
-    assert "🔒" in heat.text[r_locked][c_locked] and grey.z[r_locked][c_locked] is None
-    assert all(grey.z[r_locked][k] == 1 for k in range(len(ops)) if k != c_locked)
+    assert figures.LOCK_MARK in heat.text[r_locked][c_locked] and grey.z[r_locked][c_locked] is None
+    # excluded by the lock: drawn apart from pruned cells (2, not 1), and the legend says so
+    assert all(grey.z[r_locked][k] == figures.LOCKED_OUT for k in range(len(ops)) if k != c_locked)
+    assert "pruned" in fig.layout.annotations[0].text and "lock" in fig.layout.annotations[0].text
     # never evaluated: count 0, no colour, not grey
     r2 = names.index("3<-2")
     assert heat.z[r2][c] is None and heat.text[r2][c] == "n=0" and grey.z[r2][c] is None
+
+
+def test_chain_heatmap_columns_follow_the_choice_points() -> None:
+    cps = [{"name": "layer1.block", "candidates": ["conv3x3", "sep_conv3x3"]},
+           {"name": "layer1.pool", "candidates": ["max_pool", "identity"]},
+           {"name": "head", "candidates": ["dense64", "conv3x3"]}]
+    assert figures.heatmap_columns(cps) == ["conv3x3", "sep_conv3x3", "max_pool", "identity",
+                                            "dense64"]
 
 
 def test_fitness_heatmap_blank_for_ops_an_edge_does_not_offer() -> None:
@@ -212,3 +232,13 @@ def test_architecture_map_draws_a_given_selection_as_selected_points() -> None:
     assert fig.layout.title.text.endswith("· 2 selected")
     assert figures.architecture_map(snap).data[0].selectedpoints is None  # live map: untouched
     assert list(figures.architecture_map(snap, selected=[]).data[0].selectedpoints) == []
+
+
+def test_map_hover_shows_generation_flops_and_latency() -> None:
+    snapshot = {"archs": ["a", "b"], "x": [0.0, 1.0], "y": [0.0, 1.0],
+                "values": {"accuracy": [0.5, 0.6], "params": [10, 20], "generation": [3, None],
+                           "flops": [1200000, None], "latency_ms": [1.234, None]}}
+    trace = figures.map_trace(snapshot)
+    assert trace["customdata"][0][3] == "generation 3 · FLOPs 1,200,000 · latency 1.23 ms"
+    assert trace["customdata"][1][3] == "generation ? · FLOPs ? · latency ?"
+    assert "%{customdata[3]}" in trace["hovertemplate"]

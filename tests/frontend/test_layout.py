@@ -37,8 +37,9 @@ def test_every_declared_id_is_in_the_layout_exactly_once() -> None:
     assert len(strings) == len(set(strings)), "duplicate component ids"
     declared = _declared_ids()
     assert len(set(declared.values())) == len(declared), "two constants share an id"
-    dynamic = {ids.WEIGHT_SLIDER}  # pattern-matching sliders, created per edge
+    dynamic = {ids.WEIGHT_SLIDER, ids.TAB_PANE}  # pattern-matching: sliders per edge, tab panes
     dynamic |= {ids.LEGO_PALETTE, ids.LEGO_LAYER, ids.LEGO_SLOT, ids.LEGO_BRICK, ids.LEGO_PROP}
+    dynamic |= {ids.ADVISOR_ACCEPT, ids.ADVISOR_DISMISS}  # one pair per open proposal
     missing = sorted(set(declared.values()) - set(strings) - dynamic)
     assert not missing, f"ids declared but not laid out: {missing}"
 
@@ -142,3 +143,14 @@ def test_share_box_text_becomes_the_share_audience() -> None:
     assert share_audience(" bob, carol;bob ") == ["bob", "carol"]
     assert share_audience("bob, *") == "*"
     assert share_audience("") == [] and share_audience(None) == []
+
+
+def test_a_chart_drawn_on_a_click_follows_a_theme_switch() -> None:
+    from frontend import figures
+    from frontend.workspace import rethemed
+
+    drawn = figures.inside_outside_figure([], "top", 0, 0, dark=False).to_plotly_json()
+    dark = rethemed(drawn, dark=True)
+    assert dark.layout.paper_bgcolor == figures.theme_layout(True)["paper_bgcolor"]
+    assert dark.layout.title.text.startswith("Fitness inside vs outside")
+    assert rethemed(dark.to_plotly_json(), dark=False).layout.paper_bgcolor == "#ffffff"

@@ -45,9 +45,9 @@ def messages(events: list) -> list[str]:
 
 def test_seq_starts_at_one_and_is_per_session(bus: EventBus, session: str) -> None:
     other = session + "-b"
-    seqs = [bus.publish(session, err(i)).seq for i in range(3)]
-    assert seqs == [1, 2, 3]
-    assert bus.publish(other, err(0)).seq == 1
+    sent = [bus.publish(session, err(i)) for i in range(3)] + [bus.publish(other, err(0))]
+    assert bus.flush()  # the Redis bus writes in batches: seqs are known once written
+    assert [e.seq for e in sent] == [1, 2, 3, 1]
     assert bus.last_seq(session) == 3 and bus.last_seq(other) == 1
     assert {session, other} <= set(bus.sessions())
 
@@ -67,7 +67,7 @@ def test_events_survive_the_bus_intact(bus: EventBus, session: str) -> None:
     payload = TrainProgressEvent(epoch=1, epochs=2, step=3, steps_per_epoch=4, loss=0.123456789,
                                  accuracy=0.5, samples_per_s=1e3, eta_s=2.0, lr=0.01)
     sent = bus.publish(session, payload)
-    (got,) = bus.history(session)
+    (got,) = bus.history(session)  # a process reads its own writes: history waits for them
     assert got.to_dict() == sent.to_dict()
     assert got.payload() == payload
 
@@ -269,3 +269,38 @@ def test_redis_restart_loses_no_event(own_redis: OwnRedis, session: str) -> None
     finally:
         sub.close()
         bus.close()
+
+
+@pytest.mark.redis
+def test_a_batch_sent_again_after_a_lost_reply_is_not_appended_twice(redis_url: str,
+                                                                      session: str) -> None:
+    from navigator.events import Event
+
+    bus = make_bus(redis_url)
+    assert isinstance(bus, RedisBus)
+    try:
+        batch = [Event.of(session, err(i)) for i in range(3)]
+        bus._write("retry-test.0", batch)
+        bus._write("retry-test.0", batch)  # the reply was lost: the writer sends it again
+        assert [e.seq for e in bus.history(session)] == [1, 2, 3]
+        assert [e.seq for e in batch] == [1, 2, 3]
+    finally:
+        bus.close()
+
+
+def test_late_subscribers_share_the_stream_and_catch_up_from_their_seq(bus: EventBus,
+                                                                      session: str) -> None:
+    early = bus.subscribe(session)
+    for i in range(6):
+        bus.publish(session, err(i))
+    assert [e.seq for e in early.drain(timeout=2)][:1] == [1]
+    late = bus.subscribe(session, after_seq=2)  # behind what the shared reader already has
+    bus.publish(session, err(6))
+    got: list = []
+    while len(got) < 5:
+        event = late.get(timeout=5)
+        assert event is not None, f"stalled after {[e.seq for e in got]}"
+        got.append(event)
+    assert [e.seq for e in got] == [3, 4, 5, 6, 7]
+    early.close()
+    late.close()

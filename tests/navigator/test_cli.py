@@ -51,6 +51,17 @@ def test_worker_without_redis_explains(capsys: pytest.CaptureFixture[str], tmp_p
     assert "needs --redis" in capsys.readouterr().err
 
 
+def test_lab_needs_redis_and_a_plain_worker_points_to_it(capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NAVIGATOR_REDIS_URL", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["lab", "--data-dir", str(tmp_path)]) == 2
+    assert "`navigator lab` needs --redis" in capsys.readouterr().err
+    assert main(["worker", "--redis", "redis://127.0.0.1:1/0", "--data-dir", str(tmp_path)]) == 2
+    assert "sessions run on Ray: start `navigator lab" in capsys.readouterr().err
+
+
 def test_bad_config_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "navigator.toml"
     config.write_text("[server]\nport = 99999\n")

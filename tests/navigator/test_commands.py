@@ -29,6 +29,9 @@ VALID_ARGS = {
     "set_latency_budget": {"budget_ms": 2.5, "device": "npu"},
     "device_latencies": {"device": "npu", "csv": "arch,latency_ms\na,1.0\n"},
     "edit_template": {"template": {"kind": "chain", "layers": [], "heads": []}},
+    "set_advisor": {"auto_apply": True},
+    "set_map_encoding": {"encoding": "path"},
+    "rank_by": {"estimator": "synflow"},
 }
 
 
@@ -221,3 +224,17 @@ def test_the_servers_receive_time_travels_beside_the_clients_ts() -> None:
     for bad in (float("nan"), float("inf"), True, -1, 1e300):
         with pytest.raises(CommandError, match="'received_ts' must be a number: unix time"):
             parse_command(wire("pause", received_ts=bad))
+
+
+def test_set_advisor_takes_a_strict_bool() -> None:
+    from navigator.commands import CommandError, parse_command
+
+    ok = parse_command({"type": "set_advisor", "session": "s", "args": {"auto_apply": True}})
+    assert ok.args == {"auto_apply": True}
+    for bad in ({"auto_apply": 1}, {}, {"auto_apply": True, "x": 1}):
+        try:
+            parse_command({"type": "set_advisor", "session": "s", "args": bad})
+        except CommandError as exc:
+            assert "set_advisor" in str(exc)
+        else:
+            raise AssertionError(f"accepted {bad}")

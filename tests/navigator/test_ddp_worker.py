@@ -285,14 +285,12 @@ def test_torchrun_worker_runs_a_session_from_redis_and_fails_it_when_a_rank_dies
                             env=env, cwd=ROOT)
     bus = make_bus(redis_url)
     try:
-        # a whole session: only rank 0 announces itself, with one slot
+        # a whole session, run by rank 0 with the other rank training along
         session, sub = _request(bus, CONFIG)
         seen: list[Event] = []
         running = _wait(sub, _state("running"), seen, timeout=90)
         assert running.data["message"].endswith("; data-parallel on 2 ranks (gloo)")
         _wait(sub, lambda e: e.type == "candidates", seen)
-        workers = bus.coordinator().workers()
-        assert len(workers) == 1 and next(iter(workers.values()))["max_sessions"] == 1
         bus.send_command(parse_command({"type": "stop", "session": session, "user": "ana",
                                         "id": uuid.uuid4().hex, "args": {}}))
         _wait(sub, _state("stopped"), seen)

@@ -44,6 +44,13 @@ SAMPLES = {
     "study": {"study": "pilot", "participant": "P7", "condition": "human-in-the-loop",
               "task": "find a small accurate net", "time_limit_s": 600.0},
     "ui_action": {"kind": "map_color", "user": "P7", "detail": {"value": "params"}},
+    "advice": {"generation": 3, "auto_apply": False, "proposals": [
+        {"id": "prune_op-1", "command": "prune_op", "args": {"choice_point": "1<-0", "op": "none"},
+         "confidence": 0.97, "reason": "...", "evidence": {"count": 12}}]},
+    "evidence": {"count": 40, "refits": 3, "importance": {"1<-0": {"value": 0.2, "low": 0.1,
+                                                                  "high": 0.3}}},
+    "trust": {"rank_by": "score", "anchors": 20, "total_anchors": 40,
+              "estimators": {"score": {"kendall": 0.6, "kendall_low": 0.5, "kendall_high": 0.7}}},
 }
 
 

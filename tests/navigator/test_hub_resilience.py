@@ -59,6 +59,7 @@ def test_relay_outlives_a_redis_restart_and_misses_no_event(tmp_path: Path) -> N
                   batch_interval_s=0.05, coalesce_s=0.01)  # type: ignore[arg-type]
     try:
         publisher.publish("s-restart", SessionState(state="running", message="before"))
+        assert publisher.flush()  # publishing is asynchronous: in Redis before the hub looks
         hub.view("s-restart")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not emitted:

@@ -156,7 +156,7 @@ def test_proxies_score_every_candidate_and_prescreen_warm_starts(tmp_path: Path)
     assert len(warm) == 6  # the population, best first by the proxies' rank vote
     first = engine.search_generation()
     assert [r.arch for r in first] == warm
-    assert all(set(r.scores) == {"synflow", "naswot"} for r in first)
+    assert all(set(r.scores) == {"synflow", "naswot", "score"} for r in first)  # + the ensemble
     again = SearchEngine(config).search_generation()
     assert [r.scores for r in again] == [r.scores for r in first]  # seeded: same scores
     engine.save(tmp_path / "e.pt")
@@ -261,7 +261,8 @@ def test_candidates_are_timed_as_stand_alone_nets_at_batch_1_and_the_configured_
     assert set(cached) == {(a, 1) for a in archs} | {(a, 4) for a in archs}
     for r, arch in zip(records, archs):
         assert r.latency_ms == cached[(arch, 1)] > 0
-        assert r.scores == {latency_score_key(4): cached[(arch, 4)]}
+        assert r.scores.keys() == {latency_score_key(4), "score"}  # + the ensemble (issue 19)
+        assert r.scores[latency_score_key(4)] == cached[(arch, 4)]
     assert engine.latency.measured == {a: r.latency_ms for a, r in zip(archs, records)}
     assert HOST in engine.latency.predictors and engine.latency.summary()["measured"] == 12
     measurements = engine.meter.measurements

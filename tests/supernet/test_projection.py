@@ -1,18 +1,13 @@
 from __future__ import annotations
 
-import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from supernet.projection import MapProjector, pca_2d
+from supernet.encoders import fitted_encoder
+from supernet.projection import FixedMap, build_space_map, open_fixed_map, pca_2d, project
 from supernet.space import SearchSpace
-
-
-def _points(space: SearchSpace, n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    archs = [space.from_index(int(i))
-             for i in np.random.default_rng(seed).choice(space.size(), n, replace=False)]
-    return [space.to_string(a) for a in archs], space.one_hot_many(archs)
 
 
 def test_pca_of_planar_data_preserves_distances() -> None:
@@ -24,70 +19,57 @@ def test_pca_of_planar_data_preserves_distances() -> None:
     np.testing.assert_allclose(np.linalg.norm(coords[:, None] - coords[None], axis=-1), dist,
                                atol=1e-8)
     assert coords[:, 0].var() > coords[:, 1].var()  # first axis = largest variance
+    assert pca_2d(np.ones((1, 5))).shape == (1, 2) and not np.any(pca_2d(np.ones((4, 5))))
 
 
-def test_pca_handles_degenerate_inputs() -> None:
-    assert pca_2d(np.ones((1, 5))).shape == (1, 2)
-    assert not np.any(pca_2d(np.ones((4, 5))))
+def test_project_scales_and_shares_points_of_duplicates() -> None:
+    vectors = np.repeat(np.random.default_rng(0).normal(size=(20, 4)), 2, axis=0)
+    xy = project(vectors, "pca")
+    assert xy.min() == -1.0 and xy.max() == 1.0
+    np.testing.assert_array_equal(xy[0::2], xy[1::2])
+    with pytest.raises(ValueError, match="unknown map method 'tsne'"):
+        project(vectors, "tsne")
 
 
-def test_add_places_points_at_once_with_pca(tiny_space: SearchSpace) -> None:
-    proj = MapProjector(seed=0, pca_until=50)
-    keys, vectors = _points(tiny_space, 20)
-    coords = proj.add(keys[:10], vectors[:10])
-    assert set(coords) == set(keys[:10]) and proj.method == "pca"
-    coords = proj.add(keys[10:], vectors[10:])
-    assert set(coords) == set(keys) and len(proj) == 20
-    assert all(np.isfinite(xy).all() and len(xy) == 2 for xy in coords.values())
-    np.testing.assert_allclose(np.array([coords[k] for k in keys]), pca_2d(vectors), atol=1e-5)
-    proj.add(keys[:3], vectors[:3])  # known keys are not added twice
-    assert len(proj) == 20 and proj.coords() == coords
+def _strings(space: SearchSpace, n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return list(dict.fromkeys(space.to_string(space.random_arch(rng)) for _ in range(n)))
 
 
-def test_needs_refit_once_enough_points(tiny_space: SearchSpace) -> None:
-    proj = MapProjector(pca_until=30)
-    keys, vectors = _points(tiny_space, 30)
-    proj.add(keys[:29], vectors[:29])
-    assert not proj.needs_refit()
-    proj.add(keys[29:], vectors[29:])
-    assert proj.needs_refit()
-    assert MapProjector().refit() == {}  # nothing to fit yet
+def test_whole_space_map_never_moves_a_placed_point(tiny_space: SearchSpace, tmp_path: Path) -> None:
+    fixed = open_fixed_map(tiny_space, "onehot", 0, tmp_path, method="pca")
+    assert fixed.map.complete and len(fixed.map.indices) == tiny_space.size()
+    shown = _strings(tiny_space, 200, 0)
+    before = fixed.place(shown)
+    fixed.place(_strings(tiny_space, 500, 1))  # 500 more arrive
+    assert fixed.place(shown) == before
+    rebuilt = open_fixed_map(tiny_space, "onehot", 0, tmp_path, method="pca")  # from the cache
+    assert rebuilt.place(shown) == before
+    assert len(list(tmp_path.glob("map-onehot-pca*.npz"))) == 1
 
 
-def test_concurrent_adds_lose_no_point(tiny_space: SearchSpace) -> None:
-    proj = MapProjector(pca_until=1000)
-    keys, vectors = _points(tiny_space, 80)
-    threads = [threading.Thread(target=proj.add, args=(keys[i::4], vectors[i::4]))
-               for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(proj) == 80 and set(proj.coords()) == set(keys)
+def test_sampled_map_places_other_archs_by_their_neighbours(tiny_space: SearchSpace) -> None:
+    encoder = fitted_encoder("onehot", tiny_space)
+    space_map = build_space_map(tiny_space, "onehot", 0, None, method="pca", sample=3000,
+                                encoder=encoder)
+    assert not space_map.complete and len(space_map.indices) == 3000
+    fixed = FixedMap(tiny_space, space_map, encoder)
+    mapped = tiny_space.to_string(tiny_space.from_index(int(space_map.indices[5])))
+    assert fixed.place([mapped])[mapped] == tuple(space_map.coords[5])  # looked up exactly
+    outside = [s for s in _strings(tiny_space, 300, 2)
+               if tiny_space.index(tiny_space.from_string(s)) not in set(space_map.indices)][:50]
+    first = fixed.place(outside)
+    again = FixedMap(tiny_space, space_map, encoder).place(outside)
+    assert first == again  # deterministic without refitting
+    assert all(-1.0 <= v <= 1.0 for xy in first.values() for v in xy)
 
 
-@pytest.mark.slow
-def test_umap_refit_in_background_then_transform(tiny_space: SearchSpace) -> None:
-    proj = MapProjector(seed=0, pca_until=50)
-    keys, vectors = _points(tiny_space, 180)
-    proj.add(keys[:150], vectors[:150])
-    assert proj.needs_refit()
-    result: dict = {}
-    worker = threading.Thread(target=lambda: result.update(proj.refit()))
-    worker.start()
-    late = proj.add(keys[150:160], vectors[150:160])  # while fitting: still placed (PCA)
-    worker.join()
-    assert set(late) >= set(keys[150:160])
-    assert proj.method == "umap" and set(result) == set(keys[:160])
-    assert all(np.isfinite(xy).all() for xy in result.values())
-    assert not proj.needs_refit()
-    new = proj.add(keys[160:], vectors[160:])
-    assert set(new) == set(keys[160:])  # only new points move after a fit
-    assert set(proj.coords()) == set(keys)
-    # a copy of a fitted point lands nearer to it than to three in four of the other points
-    # (a random placement manages one in two; UMAP's transform optimises the new point only
-    # approximately, and in the tiny space many points differ from it in a single op)
-    twin = np.array(proj.add(["copy"], vectors[:1])["copy"])
-    fitted = np.array([result[k] for k in keys[:160]])
-    distances = np.linalg.norm(fitted - twin, axis=1)
-    assert (distances[1:] > distances[0]).mean() >= 0.75
+def test_density_counts_the_space_and_greys_the_pruned(micro_space: SearchSpace) -> None:
+    fixed = open_fixed_map(micro_space, "onehot", 0, None, method="pca")
+    grid = fixed.density(bins=8)
+    assert np.sum(grid["allowed"]) == 27 and np.sum(grid["excluded"]) == 0
+    allowed = [cp.candidates for cp in micro_space]
+    allowed[0] = ("skip_connect",)  # locked: two thirds of the space excluded
+    grid = fixed.density(bins=8, allowed=allowed)
+    assert np.sum(grid["allowed"]) == 9 and np.sum(grid["excluded"]) == 18
+    assert np.array(grid["allowed"]).shape == (8, 8)

@@ -143,3 +143,33 @@ def test_a_constraint_filters_every_proposal(nb201_space: SearchSpace) -> None:
     records = run(nb201_space, search, 5)
     assert len(records) >= 40
     assert all(synthetic_accuracy(nb201_space.from_string(r.arch)) <= 2 / 6 for r in records)
+
+
+def test_a_collapsed_space_is_never_evaluated_twice(micro_space: SearchSpace) -> None:
+    """Once every allowed architecture is evaluated, a generation is empty, not a repeat."""
+    steering = SteeringState(micro_space)
+    steering.lock("1<-0", "skip_connect")
+    steering.prune("2<-0", "avg_pool_3x3")  # 1 x 2 x 3 = 6 architectures
+    search = EvolutionarySearch(micro_space, steering, SearchConfig(population=4, seed=3))
+    seen: list[Arch] = []
+    for _ in range(4):
+        batch = [a for a, _ in search.propose()]
+        seen += batch
+        run_batch = [CandidateRecord(arch=micro_space.to_string(a), index=0, accuracy=0.5,
+                                     loss=0, params=0, flops=0) for a in batch]
+        search.tell(run_batch)
+    assert len(seen) == len(set(seen)) == 6
+    assert search.fresh() == 0
+    assert search.propose() == []
+
+
+def test_mutations_follow_the_sampling_weights(nb201_space: SearchSpace) -> None:
+    """Weighted mutation: a 9:1:1:1:1 weight makes the favoured op most of the re-draws."""
+    steering = SteeringState(nb201_space)
+    steering.set_weights("3<-0", {"nor_conv_1x1": 9.0})
+    search = EvolutionarySearch(nb201_space, steering, SearchConfig(seed=0))
+    parent = nb201_space.from_string(nb201_space.to_string(steering.sample(search.rng)))
+    j = nb201_space.names().index("3<-0")
+    drawn = [search._mutate(parent, 1.0)[j] for _ in range(1300)]
+    share = drawn.count("nor_conv_1x1") / len(drawn)
+    assert abs(share - 9 / 13) < 0.05

@@ -142,3 +142,19 @@ def test_assign_takes_over_edits_in_place_as_copies(nb201_space: SearchSpace,
     assert held.to_dict() != source.to_dict()  # copies: later edits of the source stay there
     with pytest.raises(ValueError, match="another search space"):
         held.assign(SteeringState(micro_space))
+
+
+def test_membership_agrees_with_contains_and_is_a_snapshot(nb201_space) -> None:
+    import numpy as np
+
+    from supernet.steering import SteeringState
+
+    steering = SteeringState(nb201_space)
+    steering.prune("1<-0", "none")
+    steering.lock("3<-0", "skip_connect")
+    inside = steering.membership()
+    rng = np.random.default_rng(0)
+    archs = [SteeringState(nb201_space).sample(rng) for _ in range(200)]
+    assert [inside(a) for a in archs] == [steering.contains(a) for a in archs]
+    steering.unlock("3<-0")
+    assert any(steering.contains(a) and not inside(a) for a in archs)

@@ -261,7 +261,8 @@ class LiveServer:
             from navigator.worker import WorkerOptions
             from navigator.worker_host import WorkerHost
 
-            options = WorkerOptions(checkpoint_dir=data / "checkpoints")
+            # a quick one-hot PCA map: no encoder training or UMAP competing with the tests
+            options = WorkerOptions(checkpoint_dir=data / "checkpoints", umap=False)
             self.worker_host = WorkerHost(self.bus, options).start()
         config = ServerConfig(host=host, port=port, secret="synthetic-test-secret", auth="none",
                               data_dir=data, embedded_workers=0)

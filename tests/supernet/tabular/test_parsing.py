@@ -27,7 +27,7 @@ HEADER = "arch,cifar10,params\n"
     (HEADER + f"{A},0.5,ten\n", "cifar10", "line 2, column 'params': 'ten' is not a number"),
     (HEADER + f"{A},,10\n", "cifar10", "line 2, column 'cifar10': empty"),
     (HEADER + f"{A},nan,10\n", "cifar10", "line 2, column 'cifar10': 'nan' is not a finite number"),
-    (HEADER + f"{A},93.5,10\n", "cifar10", "line 2, column 'cifar10': accuracy 93.5 is not a fraction in \\[0, 1\\].*percent=True"),
+    (HEADER + f"{A},193.5,10\n", "cifar10", "line 2, column 'cifar10': accuracy 193.5 is not a percentage in \\[0, 100\\]"),
     (HEADER + f"{A},0.5,-3\n", "cifar10", "line 2, column 'params': -3.0 is negative"),
     (HEADER + f"{A},0.5\n", "cifar10", "line 2: 2 fields, but the header has 3 columns"),
     ("arch,cifar10,cifar10\n", "cifar10", "column 'cifar10' appears twice"),
@@ -68,3 +68,26 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     example = doc.split("```\n")[1]
     table = BenchmarkTable.from_csv(write(tmp_path / "doc.csv", example), "cifar100")
     assert table.lookup(A) == 0.7051 and table.entry(A).params == 1128730
+
+
+def test_the_shared_table_header_loads_as_is(tmp_path: Path) -> None:
+    """The header and units of ../shared/data/nb201_cifar.csv (NAS-Bench-201 in percent)."""
+    path = write(tmp_path / "nb201_cifar.csv",
+                 "ArchitectureString,CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs\n"
+                 f"{A},93.66000000000001,70.29333326822916\n{B},10.0,1.0\n")
+    table = BenchmarkTable.from_csv(path, "CIFAR10TestAccuracy200Epochs")
+    assert table.percent and table.lookup(A) == pytest.approx(0.9366)
+    assert table.datasets == ["CIFAR10TestAccuracy200Epochs", "CIFAR100TestAccuracy200Epochs"]
+    other = table.with_dataset("CIFAR100TestAccuracy200Epochs")
+    assert other.lookup(B) == pytest.approx(0.01) and other.best().arch == A
+
+
+def test_nats_style_exports_fractions_and_extra_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "nats.csv", "index,arch,note,test-accuracy,flops\n"
+                                        f"0,{A},good,0.93,12\n1,{B},bad,0.1,0\n")
+    table = BenchmarkTable.from_csv(path, "test-accuracy")
+    assert not table.percent and table.lookup(A) == pytest.approx(0.93)
+    assert "note" not in table.datasets and table.entry(A).flops == 12
+    with pytest.raises(ValueError, match=r"93.0 is not a fraction in \[0, 1\].*percent=True"):
+        write(path, f"arch,cifar10\n{A},93\n")
+        BenchmarkTable.from_csv(path, "cifar10", percent=False)
