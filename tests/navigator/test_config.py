@@ -171,7 +171,7 @@ def test_bad_values_name_their_source(kwargs: dict, match: str) -> None:
 
 def test_unknown_toml_keys_list_the_allowed_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\[worker\]: unknown key\(s\) \['devise'\]; "
-                                         r"allowed: \['data_dir', 'device', 'file_roots', "):
+                                         r"allowed: \['accelerator_type', 'data_dir', 'device', 'file_roots', "):
         resolve(WorkerConfig, toml_path=toml(tmp_path, '[worker]\ndevise = "cpu"\n'), env={})
     with pytest.raises(ValueError, match=r"\[server\] must be a table"):
         resolve(ServerConfig, toml_path=toml(tmp_path, "server = 5\n"), env={})
