@@ -389,7 +389,12 @@ UI_SUMMARY: dict[str, Callable[[dict[str, Any]], str]] = {
     "leaderboard_view": lambda d: _leaderboard_summary(d),
     "pareto_cost": lambda d: f"Pareto cost {d.get('cost')}",
     "theme": lambda d: f"{d.get('theme')} theme",
+    "advice_accepted": lambda d: f"accepted advice {d.get('command', '')}".rstrip(),
+    "advice_dismissed": lambda d: f"dismissed advice {d.get('command', '')}".rstrip(),
+    "pair_heatmap": lambda d: f"pair heatmap {d.get('first', '')} x {d.get('second', '')}",
 }
+
+
 def _leaderboard_summary(detail: dict[str, Any]) -> str:
     parts = [f"sorted by {s.get('column_id')} {s.get('direction')}"
              for s in detail.get("sort_by", []) if isinstance(s, dict)]
