@@ -11,8 +11,8 @@ import pytest
 from frontend import ids
 from frontend.ranking import ranked_rows
 from navigator.events import Candidates
-from tests.frontend.test_browser import _session, _tab, _wait, _wait_live
-from tests.support.browser import observed_context
+from tests.frontend.test_browser import _tab, _wait
+from tests.support.browser import running_session
 
 pytestmark = pytest.mark.browser
 
@@ -36,15 +36,7 @@ def _wait_rows(page: Any, first: int, predicate: str, arg: Any = None) -> None:
 def test_archive_sorts_filters_and_pages_thousands_on_the_server(browser: Any,
                                                                  synthetic: tuple) -> None:
     server, worker = synthetic
-    context = observed_context(browser, viewport={"width": 1600, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    try:
-        pg.goto(server.url)
-        _wait_live(pg)
-        pg.click(f"#{ids.START}")
-        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
-        session = _session(pg)
+    with running_session(browser, server, {"width": 1600, "height": 1000}, timeout_ms=20_000) as (pg, session):
         s = worker.sessions[session]
         for _ in range(5):
             s.publish_candidates(500, fitness=False)
@@ -95,5 +87,3 @@ def test_archive_sorts_filters_and_pages_thousands_on_the_server(browser: Any,
                     "type: 'greaterThan', filter: t}})", threshold)
         _wait_rows(pg, 0, "(d, api, n) => api.getDisplayedRowCount() === n", above)
         assert all(r is None or r["accuracy"] > threshold for r in _rows(pg, 0, 50))
-    finally:
-        context.close()

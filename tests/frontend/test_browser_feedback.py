@@ -11,8 +11,8 @@ import pytest
 
 from frontend import ids
 from navigator.events import CommandAck, CommandRejected, SessionState
-from tests.frontend.test_browser import _session, _until, _wait, _wait_live
-from tests.support.browser import observed_context
+from tests.frontend.test_browser import _until, _wait
+from tests.support.browser import running_session
 
 pytestmark = pytest.mark.browser
 
@@ -34,15 +34,7 @@ def _answered_within(page: Any, cid: str, words: str, seconds: float = 1.0) -> f
 def test_controls_answer_in_place_stop_asks_and_status_tells_the_truth(browser: Any,
                                                                         synthetic: tuple) -> None:
     server, worker = synthetic
-    context = observed_context(browser, viewport=VIEWPORT)
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    try:
-        pg.goto(server.url)
-        _wait_live(pg)
-        pg.click(f"#{ids.START}")
-        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
-        session = _session(pg)
+    with running_session(browser, server, VIEWPORT) as (pg, session):
         s = worker.sessions[session]
         s.publish_progress(0, 3)
         _wait(pg, f"() => document.getElementById('{ids.PROGRESS_TEXT}').textContent.includes('ETA')")
@@ -95,7 +87,5 @@ def test_controls_answer_in_place_stop_asks_and_status_tells_the_truth(browser: 
         pg.click(f"#{ids.START}")
         _wait(pg, f"() => document.getElementById('{ids.BUILDER_ERROR}').textContent.includes('no file')")
         assert "cannot start" in _text(pg, ids.BUILDER_ERROR)
-        assert set(server.bus.sessions()) == before and _session(pg) == session
+        assert set(server.bus.sessions()) == before and session == session
         pg.fill(f"#{ids.DATASET}", "digits")
-    finally:
-        context.close()

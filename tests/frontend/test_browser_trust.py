@@ -10,8 +10,8 @@ import pytest
 
 from frontend import ids
 from navigator.events import Trust
-from tests.frontend.test_browser import VIEWPORT, _pick, _session, _wait, _wait_live
-from tests.support.browser import observed_context
+from tests.frontend.test_browser import VIEWPORT, _pick, _wait
+from tests.support.browser import running_session
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +24,7 @@ def _correlation(name: str, tau: float, low: float, high: float) -> dict[str, An
 def test_trust_panel_shows_the_anchors_correlations_and_sends_rank_by(
         browser: Any, synthetic: tuple) -> None:
     server, worker = synthetic
-    context = observed_context(browser, viewport=VIEWPORT)
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    try:
-        pg.goto(server.url)
-        _wait_live(pg)
-        pg.click(f"#{ids.START}")
-        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
-        session = _session(pg)
+    with running_session(browser, server, VIEWPORT) as (pg, session):
         server.bus.publish(session, Trust(rank_by="accuracy", anchors=12, total_anchors=15625,
                                           estimators={
                                               "accuracy": _correlation("accuracy", 0.21, -0.05, 0.44),
@@ -53,5 +45,3 @@ def test_trust_panel_shows_the_anchors_correlations_and_sends_rank_by(
             pg.wait_for_timeout(100)
             sent = [c for c in worker.commands[before:] if c.type == "rank_by"]
         assert sent and sent[0].args == {"estimator": "score"}
-    finally:
-        context.close()

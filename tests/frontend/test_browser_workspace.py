@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from frontend import figures, ids
-from tests.frontend.test_browser import GRAPH, SCREENSHOTS, _session, _tab, _wait, _wait_live
-from tests.support.browser import observed_context
+from tests.frontend.test_browser import GRAPH, SCREENSHOTS, _tab, _wait
+from tests.support.browser import running_session
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +38,8 @@ def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
 
 def test_cockpit_header_tabs_and_screenshots(browser: Any, synthetic: tuple) -> None:
     server, worker = synthetic
-    context = observed_context(browser, viewport=VIEWPORT)
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    try:
-        pg.goto(server.url)
-        _wait_live(pg)
-        pg.click(f"#{ids.START}")
-        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
-        s = worker.sessions[_session(pg)]
+    with running_session(browser, server, VIEWPORT) as (pg, session):
+        s = worker.sessions[session]
         for generation in range(6):
             for step in range(1, 11):
                 s.publish_progress(generation % 3, step)
@@ -102,5 +95,3 @@ def test_cockpit_header_tabs_and_screenshots(browser: Any, synthetic: tuple) -> 
         pg.wait_for_timeout(600)
         pg.screenshot(path=str(SCREENSHOTS / "workspace_dark.png"))
         pg.click(f"#{ids.THEME_TOGGLE}")
-    finally:
-        context.close()

@@ -19,6 +19,7 @@ from navigator.bus import EventBus, MemoryBus, make_bus
 from navigator.bus.redis import RedisBus
 from navigator.commands import parse_command
 from navigator.events import Error, TrainProgressEvent
+from tests.support.waiting import free_port
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -182,17 +183,12 @@ def test_unreachable_redis_is_a_clear_error() -> None:
 
 # -- a real Redis restart --------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class OwnRedis:
     """A private redis-server on a loopback port, so killing it never disturbs the shared one."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.directory = directory
         self.proc: subprocess.Popen | None = None
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,13 @@ import pytest
 from navigator.cli import main
 from navigator.events import CommandAck, Event, SessionState
 from navigator.recording import RecordingStore
+from tests.support.waiting import free_port
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "navigator", *args], capture_output=True,
                           text=True, timeout=timeout)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,6 @@ re-estimates them in place (see navigator/ddp.py), the follower never evaluates.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ from navigator.worker import SessionWorker, WorkerOptions
 from supernet.configs import EngineConfig
 from supernet.distributed import DistributedContext
 from supernet.engine import SearchEngine
+from tests.support.waiting import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
@@ -50,11 +50,6 @@ CONFIG = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
 HEARTBEAT_S = 0.3
 EDITED_EDGE = ["skip_connect", "nor_conv_3x3"]  # edge 1<-0 after the template edit
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _params(engine: SearchEngine) -> dict[str, torch.Tensor]:
@@ -190,7 +185,7 @@ def _rank(rank: int, port: int, out: str) -> None:
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     out = tmp_path_factory.mktemp("ddp-worker")
-    mp.spawn(_rank, args=(_free_port(), str(out)), nprocs=2, join=True)
+    mp.spawn(_rank, args=(free_port(), str(out)), nprocs=2, join=True)
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
 
 
@@ -278,7 +273,7 @@ def test_torchrun_worker_runs_a_session_from_redis_and_fails_it_when_a_rank_dies
     redis.Redis.from_url(redis_url).flushdb()
     torchrun = Path(sys.executable).parent / "torchrun"
     cmd = [str(torchrun), "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(_free_port()), "-m", "navigator", "worker", "--redis", redis_url,
+           "--master_port", str(free_port()), "-m", "navigator", "worker", "--redis", redis_url,
            "--device", "cpu", "--max-sessions", "3", "--data-dir", str(tmp_path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

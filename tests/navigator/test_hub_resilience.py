@@ -16,12 +16,7 @@ import pytest
 from navigator.bus import make_bus
 from navigator.events import SessionState
 from navigator.hub import LiveHub
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.waiting import free_port
 
 
 def _redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
@@ -50,7 +45,7 @@ def _seqs(emitted: list[list[dict]]) -> set[int]:
 @pytest.mark.redis
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_relay_outlives_a_redis_restart_and_misses_no_event(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = _redis(port, tmp_path)
     bus = make_bus(f"redis://127.0.0.1:{port}/0")
     publisher = make_bus(f"redis://127.0.0.1:{port}/0")

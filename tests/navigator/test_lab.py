@@ -4,14 +4,12 @@ queue positions and per-user quotas. The lab server on Ray is tested in test_ray
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,6 +18,7 @@ from navigator.bus.lease import MemoryCoordinator, SessionLease
 from navigator.lab import check_quota
 from navigator.worker import WorkerOptions
 from navigator.worker_host import WorkerHost
+from tests.support.waiting import free_port, until
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
@@ -33,15 +32,6 @@ def options(tmp_path: Path) -> WorkerOptions:
     return WorkerOptions(checkpoint_dir=tmp_path / "checkpoints", chunk_steps=2,
                          extra_generations=1, progress_interval_s=0.0, umap=False)
 
-
-def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def states(bus: EventBus, session: str) -> list[str]:
@@ -194,11 +184,6 @@ def test_quick_starts_at_once_cannot_pass_the_quota_together() -> None:
         hub.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 # -- a worker cut off from Redis ---------------------------------------------------------------
 
@@ -214,7 +199,7 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         if os.environ.get("NAVIGATOR_REQUIRE_REDIS", "") not in ("", "0"):
             pytest.fail("Redis is required but redis-server is not on PATH")
         pytest.skip("redis-server is not on PATH")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

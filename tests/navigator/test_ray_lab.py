@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +32,7 @@ ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from navigator.ray_lab import LIVE_KEY, REQUESTS_KEY, LabScheduler  # noqa: E402
+from tests.support.waiting import free_port, until  # noqa: E402
 
 pytestmark = pytest.mark.redis
 TABULAR = {"template": "nb201", "mode": "tabular", "table_path": "synthetic:3",
@@ -44,15 +45,6 @@ SUPERNET = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 
 FAST_FAILURE = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                 "health_check_timeout_ms": 500, "health_check_failure_threshold": 2}
 
-
-def until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def states(bus: EventBus, session: str) -> list[tuple[str, str]]:
@@ -293,11 +285,6 @@ def _node_of(lab: Lab, session: str) -> str | None:
 
 # -- Redis outages -----------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
     """A private Redis that keeps its data across a restart (append-only file), so that the
@@ -322,7 +309,7 @@ def _answers(port: int) -> bool:
 
 def test_redis_outages_of_3_and_15_s_lose_no_event_and_no_session(
         cluster: Cluster, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = _redis(port, tmp_path)
     url = f"redis://127.0.0.1:{port}/0"
     lab = Lab(url, tmp_path).start()

@@ -4,18 +4,16 @@ back after the restart, paused at its checkpoint, and ``resume`` carries it on."
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import socketio
+
+from tests.support.waiting import free_port, until
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
@@ -25,20 +23,6 @@ CONFIG = {"template": "tiny", "dataset": "digits", "data_limit": 200, "seed": 0,
           "measure_latency": False}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def serve(port: int, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -78,7 +62,7 @@ class Client:
 
 
 def test_a_session_killed_with_the_server_resumes_from_its_checkpoint(tmp_path: Path) -> None:
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
     proc = serve(port, tmp_path / "data", log)
     try:
         before = Client(port)

@@ -5,7 +5,6 @@ binds wherever ``-b`` says, so it asks for logins (and a secret to sign them) un
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.waiting import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ["gunicorn", "-k", "gevent", "-w", "1", "--worker-connections", "4000"]  # the Procfile's
@@ -27,11 +28,6 @@ def lab_env(tmp_path: Path, **extra: str) -> dict[str, str]:
            if not k.startswith("NAVIGATOR_") and k != "REDIS_URL"}
     return env | {"NAVIGATOR_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)} | extra
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

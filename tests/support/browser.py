@@ -16,7 +16,11 @@ at most the one it returned.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from frontend import ids
 
 OBSERVER = """(() => {
   window.navigatorSeqLog = [];
@@ -51,6 +55,39 @@ OBSERVER = """(() => {
     },
   });
 })();"""
+
+
+def wait(page: Any, js: str, arg: Any = None, timeout: float = 15_000) -> Any:
+    return page.wait_for_function(js, arg=arg, timeout=timeout)
+
+
+def wait_live(page: Any) -> None:
+    """Wait for the socket badge (the element itself may not be rendered yet after a load)."""
+    wait(page, f"() => document.getElementById('{ids.CONNECTION}')?.textContent === 'live'")
+
+
+def session_of(page: Any) -> str:
+    """The id of the session the page shows, from its status line."""
+    return page.evaluate(f"() => document.querySelector('#{ids.SESSION_STATE}').textContent"
+                         ).split(" · ")[0]
+
+
+@contextmanager
+def running_session(browser: Any, server: Any, viewport: dict[str, int],
+                    timeout_ms: float = 15_000) -> Iterator[tuple[Any, str]]:
+    """A page on ``server`` whose Start button began a session that now runs, and its id; the
+    page's context is closed afterwards whatever the test did."""
+    context = observed_context(browser, viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        page.goto(server.url)
+        wait_live(page)
+        page.click(f"#{ids.START}")
+        wait(page, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('running')")
+        yield page, session_of(page)
+    finally:
+        context.close()
 
 
 def observed_context(browser: Any, **kwargs: Any) -> Any:
