@@ -10,7 +10,9 @@ drawn from the table (``--seeds`` draws; medians reported):
 * ``drift``: the largest movement of an already shown point after 500 more are placed;
 * ``fit_seconds``: encoder fitting + embedding + projection of the default encoding (split
   into ``encoder_fit_seconds`` and ``projection_seconds``; with ``--cache`` a second run
-  loads both: then it is the load time).
+  loads both: then it is the load time), with ``--threads`` torch threads (default 1, as the
+  worker fits it, ``WorkerOptions.torch_threads``: on a busy machine two threads can take
+  several times longer than one, their OpenMP workers spinning for a core).
 
 Baselines in the same run: the previous map (UMAP of the raw one-hot codes of the explored
 cells only, refitted as points arrive: ``baseline_umap_explored``, and its drift between two
@@ -53,7 +55,7 @@ def _draws(n_table: int, n: int, seeds: list[int]) -> list[np.ndarray]:
 
 def measure(table_path: str, column: str, n: int, seeds: list[int], encodings: list[str],
             default: str, map_seed: int, cache: Path, log: Any, baseline: bool = True,
-            method: str = "") -> dict[str, Any]:
+            method: str = "", threads: int = 1) -> dict[str, Any]:
     import torch
 
     from supernet.encoders import DEFAULT_ENCODING, fitted_encoder
@@ -61,7 +63,7 @@ def measure(table_path: str, column: str, n: int, seeds: list[int], encodings: l
     from supernet.space import SearchSpace
     from supernet.tabular.table import BenchmarkTable
 
-    torch.set_num_threads(1)  # as the worker trains it (WorkerOptions.torch_threads)
+    torch.set_num_threads(threads)
     default = default or DEFAULT_ENCODING
     space = SearchSpace.from_preset("nb201")
     table = BenchmarkTable.from_csv(table_path, column, space)
@@ -71,7 +73,7 @@ def measure(table_path: str, column: str, n: int, seeds: list[int], encodings: l
     by_encoding: dict[str, float] = {}
     result: dict[str, Any] = {"n": min(n, len(archs)), "column": column, "seeds": seeds,
                               "default_encoding": default,
-                              "method": method or preferred_method(default)}
+                              "method": method or preferred_method(default), "torch_threads": threads}
     for name in dict.fromkeys([default, *encodings]):
         t0, c0 = time.perf_counter(), time.process_time()
         encoder = fitted_encoder(name, space, map_seed, cache)
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--default", default="", help="the encoding called knn_r2 (the app's)")
     parser.add_argument("--cache", default="", help="reuse fitted encoders and maps in this folder")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the encoder fit")
     parser.add_argument("--method", default="", choices=["", "umap", "pca"],
                         help="the 2-D projection of every encoding (default: the app's choice "
                              "per encoding, supernet.projection.PREFERRED_METHOD)")
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = Path(args.cache) if args.cache else Path(scratch)
         result = measure(args.table, args.column, args.n, args.seeds, args.encodings, args.default,
                          args.map_seed, cache, log, baseline=not args.no_baseline,
-                         method=args.method)
+                         method=args.method, threads=args.threads)
     result["target_knn_r2"] = 0.4
     result["knn_r2_ok"] = result["knn_r2"] >= 0.4 and result["drift"] == 0.0
     print(json.dumps(result))

@@ -9,7 +9,9 @@ strategies search the same table for ``--budget`` evaluations (default 1000):
   :class:`navigator.advisor.SessionAdvisor` with auto-apply on turns each advice into the
   command dict the UI's Accept button sends, which ``parse_command`` checks and
   :meth:`navigator.worker.SessionWorker.handle` applies (acknowledged or rejected on a
-  memory bus) exactly as it does for a browser's commands.
+  memory bus) exactly as it does for a browser's commands;
+- on request only (``--strategies ...,latent``): ``latent``, evolution mutating in the
+  learned embedding (``supernet/latent_search.py``; its encoder fitted once per run).
 
 Per run it records how many evaluations it took to reach the top 1% and the top 0.1% of
 the table (by the chosen column; a run that never does counts as ``budget + 1``) and the
@@ -52,6 +54,7 @@ from supernet.tabular.table import BenchmarkTable
 DEFAULT_TABLE = "../shared/data/nb201_cifar.csv"
 DEFAULT_COLUMN = "CIFAR10TestAccuracy200Epochs"
 STRATEGIES = ("random", "evolution", "random+advisor", "evolution+advisor")
+OPTIONAL = ("latent", "latent+advisor")
 CHECKPOINTS = (100, 300, 1000)
 SESSION = "steering-benchmark"
 
@@ -84,6 +87,7 @@ def run(table: BenchmarkTable, strategy: str, seed: int, budget: int,
                           table_dataset=table.dataset, table_percent=table.percent, seed=seed,
                           measure_latency=False, search=SearchConfig(strategy=base, seed=seed))
     engine = TabularEngine(config, table=table)
+    engine.search.encoder_cache = checkpoint_dir / "encoders"  # latent: one fit for all seeds
     bus = MemoryBus()
     worker = SessionWorker(bus, SESSION, config, WorkerOptions(checkpoint_dir=checkpoint_dir,
                                                                umap=False))
@@ -133,9 +137,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table = load_table(args.table, args.column)
     marks = thresholds(table)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
+    unknown = [s for s in strategies if s not in STRATEGIES + OPTIONAL]
     if unknown:
-        parser.error(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}")
+        parser.error(f"unknown strategies {unknown}; choose from {list(STRATEGIES + OPTIONAL)}")
     out: dict[str, Any] = {}
     # the advisor's models are small: one BLAS thread each is faster than a contended pool
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):

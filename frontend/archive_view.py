@@ -148,7 +148,8 @@ def register_archive(app: Dash, hub: Hub) -> None:
             return {"rowData": [], "rowCount": 0}
         view = watched_view(hub, session)
         with view.lock:
-            ranked = ranked_rows(view.current_records(), dict(view.evaluations))
+            ranked = ranked_rows(view.current_records(), dict(view.evaluations),
+                                 view.higher_is_better)
         try:
             return archive_page(ranked, request)
         except ValueError:  # a filter this page does not know: show nothing rather than guess

@@ -33,6 +33,7 @@ from frontend import figures, ids
 from frontend.callbacks import live, marker_of, proposal, register_confirm, watched_view
 from frontend.edits import block_edit, position_of
 from frontend.evidence_figures import with_model
+from frontend.metric_units import heatmap_units
 from supernet.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -122,8 +123,9 @@ def register_block_view(app: Dash, hub: Hub) -> None:
             if view.space is None:
                 raise PreventUpdate
             names = [cp["name"] for cp in view.space["choice_points"]]
-            fig = figures.block_information(with_model(view.fitness, view.evidence), view.steering,
-                                            theme == "dark", names)
+            matrix, label, lower = heatmap_units(view.fitness, view.task, view.trust)
+            fig = figures.block_information(with_model(matrix, view.evidence), view.steering,
+                                            theme == "dark", names, label, lower)
         return fig, marker
 
     @app.callback(Output(ids.BLOCK_HOVER, "data"), Output(ids.BLOCK_INFO, "children"),

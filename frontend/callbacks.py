@@ -15,13 +15,16 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids, map_figures
+from frontend.archlock_builder import LOCK_STATES, lock_objective
 from frontend.edits import block_edit, prune_outside
 from frontend.evidence_figures import with_model
 from frontend.feedback_view import progress_line, send_answered
+from frontend.metric_units import heatmap_units
 from frontend.ranking import rank_key
 from frontend.selections import NamedSelection, focus_args
 from navigator.auth import AccessDenied
 from navigator.commands import CommandError
+from supernet.archlock import TARGET_PREFIX
 from supernet.space import CellTemplate, SearchSpace
 
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ LIVE_TRIGGERS: dict[str, tuple[str, ...]] = {
     ids.LIVE_MAP: ("candidates", "map_update"),
     ids.LIVE_HEATMAP: ("space", "fitness", "steering", "candidates", "evidence"),
     ids.LIVE_TABLES: ("leaderboard", "session_state", "command_ack", "command_rejected", "error",
-                      "exported"),
+                      "exported", "baseline"),
     ids.LIVE_HARDWARE: ("candidates", "hardware"),
     ids.LIVE_ADVICE: ("advice", "evidence", "steering"),  # frontend/advisor_view.py
 }
@@ -152,7 +155,7 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
         view = watched_view(hub, session)
         shown = shown or {}
         with view.lock:
-            version = view.map.version
+            version, task = view.map.version, view.task
         if (live_update() and shown.get("session") == session
                 and shown.get("version") == version and shown.get("color") == color
                 and shown.get("theme") == theme):
@@ -163,7 +166,8 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
         full = view.snapshot_map(0)
         marker = {"session": session, "version": full["version"], "color": color, "theme": theme,
                   "count": full["total"]}
-        return map_figures.live_map(full, color, _theme_dark(theme), session=session), marker
+        return map_figures.live_map(full, color, _theme_dark(theme), session=session,
+                                    task=task), marker
 
     @app.callback(Output(ids.HEATMAP, "figure"), Output(ids.WEIGHT_EDGE, "options"),
                   Output(ids.MAP_COLOR, "options"), Output(ids.RENDERED_HEATMAP, "data"),
@@ -176,8 +180,9 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
             if view.space is None:
                 raise PreventUpdate
             cps = view.space["choice_points"]
-            fig = figures.fitness_heatmap(cps, with_model(view.fitness, view.evidence),
-                                          view.steering, _theme_dark(theme))
+            matrix, label, lower = heatmap_units(view.fitness, view.task, view.trust)
+            fig = figures.fitness_heatmap(cps, with_model(matrix, view.evidence), view.steering,
+                                          _theme_dark(theme), label, lower)
             colours = [k for k in view.map.values if k not in ("parent",)]
         return fig, [cp["name"] for cp in cps], colours or no_update, marker
 
@@ -193,7 +198,8 @@ def _register_live_views(app: Dash, hub: Hub) -> None:
         marker = marker_of(view, rendered, ids.LIVE_TABLES)
         with view.lock:
             board = sorted(view.leaderboard,  # ties broken as the archive breaks them
-                           key=lambda r: rank_key(r, view.evaluations.get(r["arch"], 1)))
+                           key=lambda r: rank_key(r, view.evaluations.get(r["arch"], 1),
+                                                  view.higher_is_better))
             if view.trust.get("rank_by", "accuracy") != "accuracy":  # the analyst's "rank by"
                 board = list(view.leaderboard)  # as the worker ranked it (navigator/trust.py)
             rows = [leaderboard_row(i + 1, r) for i, r in enumerate(board)]
@@ -210,14 +216,16 @@ def export_status(exported: dict[str, Any] | None) -> str:
     metrics = exported.get("metrics") or {}
     where = exported.get("folder") or exported["files"].get("model", "")
     text = f"last export: {where}"
-    if "test_accuracy" in metrics:
+    metric = str(metrics.get("metric", "accuracy"))  # the task's (issue 15): relative_l2, ...
+    name = metric.replace("_", " ")
+    if f"test_{metric}" in metrics:
         trained = metrics.get("train_epochs") or 0
-        text += (f" - test accuracy {metrics['test_accuracy']:.3f} of the saved weights"
+        text += (f" - test {name} {metrics[f'test_{metric}']:.3f} of the saved weights"
                  + (f" after {trained} stand-alone epochs" if trained else ""))
         curve = metrics.get("curve") or []
         if curve:
-            text += " (val accuracy by epoch: " + ", ".join(
-                f"{p['val_accuracy']:.2f}" for p in curve) + ")"
+            text += f" (val {name} by epoch: " + ", ".join(
+                f"{p[f'val_{metric}']:.2f}" for p in curve) + ")"
     return text
 
 
@@ -229,6 +237,8 @@ def leaderboard_row(rank: int, record: dict[str, Any]) -> dict[str, Any]:
     if "table_rank" in scores:
         row["table_rank"] = int(scores["table_rank"])
         row["table_percentile"] = scores.get("table_percentile")
+    # ArchLock: each target's accuracy, its column id the score key (frontend/archlock_view.py)
+    row |= {k: v for k, v in scores.items() if k.startswith(TARGET_PREFIX)}
     return row
 
 
@@ -300,14 +310,17 @@ def _register_builder(app: Dash, hub: Hub) -> None:
                   State(ids.MODE, "value"), State(ids.TABLE_PATH, "value"),
                   State(ids.PROXIES, "value"), State(ids.PRESCREEN, "value"),
                   State(ids.PRESCREEN_BY, "value"), State(ids.SESSION_NAME, "value"),
-                  prevent_initial_call=True)
+                  *(State(i, "value") for i in LOCK_STATES), prevent_initial_call=True)
     def start(_n: int, n_nodes: Any, ops: list[str], channels: Any, cells: Any, dataset: str,
               epochs: Any, sampler: str, overrides: dict | None, mode: str, table: str | None,
               proxies: list[str] | None, prescreen: Any, prescreen_by: list[str] | None,
-              name: str | None) -> tuple:
+              name: str | None, *lock: Any) -> tuple:
         config = builder_config(n_nodes, ops, channels, cells, dataset, epochs, sampler,
                                 overrides, mode, table, proxies, prescreen, prescreen_by, name)
         try:
+            objective = lock_objective(*lock)  # ArchLock (frontend/archlock_builder.py)
+            if objective is not None:
+                config["archlock"] = objective
             return hub.start_session(config, owner=hub.user), ""
         except (ValueError, TypeError) as exc:
             return no_update, f"cannot start: {exc}"

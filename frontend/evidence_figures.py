@@ -34,7 +34,8 @@ def cell_evidence_lines(cell: dict[str, Any]) -> list[str]:
     lines = [f"mean {cell['mean']:.3f} ({_interval(cell.get('ci_low'), cell.get('ci_high'))}, "
              f"n={n})"]
     if cell.get("best") is not None:
-        lines.append(f"best {cell['best']:.3f} (highest of n={n})")
+        extreme = "lowest" if cell.get("lower_is_better") else "highest"  # metric_units.py
+        lines.append(f"best {cell['best']:.3f} ({extreme} of n={n})")
     if cell.get("quantile") is not None:
         q = round(100 * cell.get("q", 0.9))
         lines.append(f"{q}th percentile {cell['quantile']:.3f} "

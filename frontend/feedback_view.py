@@ -109,16 +109,18 @@ def register_feedback(app: Dash, hub: Hub) -> None:
                   Output(ids.SENT_COMMANDS, "data", allow_duplicate=True),
                   Input(ids.FINETUNE, "n_clicks"), Input(ids.APPLY_PARAMS, "n_clicks"),
                   State(ids.FINETUNE_EPOCHS, "value"), State(ids.POPULATION, "value"),
-                  State(ids.MUTATION, "value"), State(ids.SESSION, "data"),
-                  State(ids.SENT_COMMANDS, "data"), prevent_initial_call=True)
-    def tune(_f: Any, _a: Any, epochs: Any, population: Any, mutation: Any, session: str | None,
-             sent: dict | None) -> tuple:
+                  State(ids.MUTATION, "value"), State(ids.SEARCH_STRATEGY, "value"),
+                  State(ids.SESSION, "data"), State(ids.SENT_COMMANDS, "data"),
+                  prevent_initial_call=True)
+    def tune(_f: Any, _a: Any, epochs: Any, population: Any, mutation: Any, strategy: Any,
+             session: str | None, sent: dict | None) -> tuple:
         if ctx.triggered_id == ids.FINETUNE:
             return send_answered(hub, session, "finetune", {"epochs": epochs}, sent,
                                  ids.TUNE_FEEDBACK)
-        return send_answered(hub, session, "set_search_params",
-                             {"population": population, "mutation_prob": mutation}, sent,
-                             ids.TUNE_FEEDBACK)
+        params: dict[str, Any] = {"population": population, "mutation_prob": mutation}
+        if strategy:  # none chosen: the session keeps its strategy
+            params["strategy"] = strategy
+        return send_answered(hub, session, "set_search_params", params, sent, ids.TUNE_FEEDBACK)
 
     @app.callback(Output(ids.EXPORT_FEEDBACK, "children"),
                   Output(ids.SENT_COMMANDS, "data", allow_duplicate=True),

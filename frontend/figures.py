@@ -13,6 +13,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from frontend.evidence_figures import cell_evidence_lines
+from supernet.tasks import METRIC_LABELS
 
 OP_COLOURS = {
     "none": "#9e9e9e", "skip_connect": "#26a69a", "nor_conv_1x1": "#5c6bc0",
@@ -103,8 +104,15 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def map_trace(snapshot: dict[str, Any], color: str = "accuracy") -> dict[str, Any]:
-    """The WebGL scatter trace of the architecture map (also used to extend it in place)."""
+def map_trace(snapshot: dict[str, Any], color: str = "accuracy",
+              task: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The WebGL scatter trace of the architecture map (also used to extend it in place).
+    ``task`` (``SessionView.task``) names the metric the ``accuracy`` values hold; a
+    lower-is-better one reverses the colour scale, so good candidates keep their colour."""
+    task = task or {}
+    metric = METRIC_LABELS.get(str(task.get("metric")), "accuracy")
+    lower = color == "accuracy" and not task.get("higher_is_better", True)
+    title = str(task.get("label") or metric) if color == "accuracy" else COLOR_LABELS.get(color, color)
     values = snapshot["values"]
     colour = values.get(color) or [None] * len(snapshot["archs"])
     n = len(snapshot["archs"])
@@ -117,9 +125,10 @@ def map_trace(snapshot: dict[str, Any], color: str = "accuracy") -> dict[str, An
         "type": "scattergl", "mode": "markers", "name": "candidates",
         "x": list(snapshot["x"]), "y": list(snapshot["y"]),
         "customdata": [[a, c, p, d] for a, c, p, d in zip(snapshot["archs"], acc, params, details)],
-        "marker": {"color": list(colour), "colorscale": "Viridis", "size": 7, "opacity": 0.85,
-                   "showscale": True, "colorbar": {"title": {"text": COLOR_LABELS.get(color, color)}}},
-        "hovertemplate": "%{customdata[0]}<br>accuracy %{customdata[1]:.3f}"
+        "marker": {"color": list(colour), "colorscale": "Viridis", "reversescale": lower,
+                   "size": 7, "opacity": 0.85, "showscale": True,
+                   "colorbar": {"title": {"text": title}}},
+        "hovertemplate": f"%{{customdata[0]}}<br>{metric} %{{customdata[1]:.3f}}"
                          "<br>params %{customdata[2]:,}<br>%{customdata[3]}<extra></extra>",
     }
 
@@ -135,7 +144,8 @@ def map_hover_details(generation: Any, flops: Any, latency_ms: Any) -> str:
 
 def architecture_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bool = False,
                      method: str = "", session: str | None = None,
-                     selected: Collection[str] | None = None) -> go.Figure:
+                     selected: Collection[str] | None = None,
+                     task: dict[str, Any] | None = None) -> go.Figure:
     """The map figure; the trace's ``meta`` ({session, color, method}) lets the browser
     append live candidates to it in place (``assets/navigator.js``).
 
@@ -145,7 +155,7 @@ def architecture_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bo
     title = f"Search-space map ({len(snapshot['archs']):,} candidates{', ' + method if method else ''})"
     fig = _base(title, dark, dragmode="lasso", xaxis={"showticklabels": False, "title": ""},
                 yaxis={"showticklabels": False, "title": ""})
-    fig.add_trace(map_trace(snapshot, color) | {"meta": {"session": session, "color": color,
+    fig.add_trace(map_trace(snapshot, color, task) | {"meta": {"session": session, "color": color,
                                                          "method": method}})
     if selected is not None:
         chosen = set(selected)
@@ -172,8 +182,11 @@ def heatmap_columns(choice_points: list[dict[str, Any]]) -> list[str]:
 
 
 def fitness_heatmap(choice_points: list[dict[str, Any]], matrix: dict[str, Any],
-                    steering: dict[str, Any], dark: bool = False) -> go.Figure:
-    """Choice points x ops: colour = mean accuracy, text = count; pruned grey, locked marked."""
+                    steering: dict[str, Any], dark: bool = False, label: str = "accuracy",
+                    lower_is_better: bool = False) -> go.Figure:
+    """Choice points x ops: colour = mean ``label`` (the task's metric in its own units,
+    ``frontend.metric_units``), text = count; pruned grey, locked marked. A lower-is-better
+    metric reverses the colour scale, so that good ops have the same colour for every task."""
     ops = heatmap_columns(choice_points)
     names = [cp["name"] for cp in choice_points]
     z, text, grey, hover = [], [], [], []
@@ -188,16 +201,16 @@ def fitness_heatmap(choice_points: list[dict[str, Any]], matrix: dict[str, Any],
             mean = cell.get("mean") if cell else None
             row_z.append(None if excluded or op not in cp["candidates"] else mean)
             row_g.append(excluded)
-            label = f"{LOCK_MARK} " if locked.get(cp["name"]) == op else ""
+            mark = f"{LOCK_MARK} " if locked.get(cp["name"]) == op else ""
             count = cell.get("count", 0) if cell else 0
             row_h.append(evidence_hover(cell) if cell else "")
-            row_t.append(f"{label}{mean:.2f}<br>n={count}" if mean is not None else f"{label}n={count}"
+            row_t.append(f"{mark}{mean:.2f}<br>n={count}" if mean is not None else f"{mark}n={count}"
                          if op in cp["candidates"] else "")
         z.append(row_z)
         text.append(row_t)
         grey.append(row_g)
         hover.append(row_h)
-    fig = _base("Operation fitness (mean accuracy of candidates using the op)", dark,
+    fig = _base(f"Operation fitness (mean {label} of candidates using the op)", dark,
                 xaxis={"title": "operation", "side": "bottom"},
                 yaxis={"title": "choice point", "autorange": "reversed"})
     fig.add_heatmap(z=grey, x=ops, y=names, zmin=PRUNED, zmax=LOCKED_OUT, showscale=False,
@@ -206,7 +219,8 @@ def fitness_heatmap(choice_points: list[dict[str, Any]], matrix: dict[str, Any],
     fig.add_annotation(text=HEATMAP_LEGEND, xref="paper", yref="paper", x=1.0, y=1.0,
                        xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11})
     fig.add_heatmap(z=z, x=ops, y=names, text=text, texttemplate="%{text}", colorscale="Viridis",
-                    colorbar={"title": {"text": "accuracy"}}, name="fitness", customdata=hover,
+                    reversescale=lower_is_better, colorbar={"title": {"text": label}},
+                    name="fitness", customdata=hover,
                     hovertemplate="%{y} · %{x}<br>%{customdata}<extra>click to edit</extra>")
     return fig
 
@@ -388,20 +402,25 @@ def evidence_hover(cell: dict[str, Any]) -> str:
     return "<br>".join(cell_evidence_lines(cell))
 
 
-def _block_hover(cp: str, op: str, k: int, n: int, cell: dict[str, Any], state: str) -> str:
+def _block_hover(cp: str, op: str, k: int, n: int, cell: dict[str, Any], state: str,
+                 label: str = "accuracy") -> str:
     mean, low, high = cell.get("mean"), cell.get("ci_low"), cell.get("ci_high")
     ci = f" (95% CI {low:.3f} to {high:.3f})" if low is not None and high is not None else ""
     relative = cell.get("relative")
     rel = f"<br>{relative:+.3f} vs its rivals at this choice point" if relative is not None else ""
     return (f"<b>{cp}</b> · {op}<br>choice point {k + 1} of {n} in the template"
-            f"<br>mean accuracy {mean:.3f}{ci}<br>evaluated {cell.get('count', 0):,} times{rel}"
+            f"<br>mean {label} {mean:.3f}{ci}<br>evaluated {cell.get('count', 0):,} times{rel}"
             + "".join(f"<br>{line}" for line in cell_evidence_lines(cell)[1:])
             + (f"<br>{state}" if state else ""))
 
 
 def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: dict[str, Any],
-                      dark: bool = False, choice_points: list[str] | None = None) -> go.Figure:
+                      dark: bool = False, choice_points: list[str] | None = None,
+                      label: str = "accuracy", lower_is_better: bool = False) -> go.Figure:
     """One dot per (choice point, op): x = mean accuracy, y = times evaluated, colour = choice point.
+
+    ``label`` names the metric the (``frontend.metric_units``-converted) fitness holds; a
+    lower-is-better one reverses the x axis, so that good blocks stay on the right.
 
     The heatmap answers "which op is best on this edge"; this view puts every block of every
     choice point on one plane so that blocks that are both good and well-evaluated (top right)
@@ -420,7 +439,8 @@ def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: d
     names += [cp for cp in fitness if cp not in names]
     pruned, locked = steering.get("pruned", {}) or {}, steering.get("locked", {}) or {}
     fig = _base("Blocks: fitness vs how often evaluated", dark,
-                xaxis={"title": "mean accuracy of candidates using the block (95% CI)"},
+                xaxis={"title": f"mean {label} of candidates using the block (95% CI)",
+                       "autorange": "reversed" if lower_is_better else True},
                 yaxis={"title": "times evaluated", "rangemode": "tozero"},
                 legend={"title": {"text": "choice point"}}, hovermode="closest",
                 clickmode="event")
@@ -428,7 +448,8 @@ def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: d
     waiting: dict[str, list[Any]] = {"customdata": [], "hovertext": [], "color": []}
     means = [c["mean"] for ops in fitness.values() for c in ops.values()
              if c.get("mean") is not None and c.get("count")]
-    edge = min(means) - 0.05 * max(max(means) - min(means), 0.02) if means else 0.0
+    margin = 0.05 * max(max(means) - min(means), 0.02) if means else 0.0
+    edge = (max(means) + margin if lower_is_better else min(means) - margin) if means else 0.0
     for k, cp in enumerate(names):
         x, y, custom, hover, symbol, size, low, high = [], [], [], [], [], [], [], []
         for op, cell in (fitness.get(cp) or {}).items():
@@ -449,7 +470,7 @@ def block_information(fitness: dict[str, dict[str, dict[str, Any]]], steering: d
                 else:
                     waiting["color"].append(BLOCK_PALETTE[k % len(BLOCK_PALETTE)])
                 continue
-            text = _block_hover(cp, op, k, len(names), cell, state)
+            text = _block_hover(cp, op, k, len(names), cell, state, label)
             if shut_out:
                 for key, value in (("x", mean), ("y", cell["count"]), ("customdata", [cp, op]),
                                    ("hovertext", text)):

@@ -63,11 +63,13 @@ def score_correlations(values: dict[str, list[Any]], target: str = "accuracy",
     return out
 
 
-def front_of(costs: list[Any], accuracies: list[Any]) -> list[int]:
+def front_of(costs: list[Any], accuracies: list[Any], higher_is_better: bool = True) -> list[int]:
     """Indices (into the full columns) of the Pareto-optimal points that have both values, by
-    ascending cost (``pareto_front``'s order, which the CSV export keeps)."""
+    ascending cost (``pareto_front``'s order, which the CSV export keeps); the metric counts in
+    its direction (a relative L2 error: the lower the better)."""
     usable = [i for i, (c, a) in enumerate(zip(costs, accuracies)) if finite_number(c) and finite_number(a)]
-    return [usable[k] for k in pareto_front([(accuracies[i], costs[i]) for i in usable])]
+    sign = 1.0 if higher_is_better else -1.0
+    return [usable[k] for k in pareto_front([(sign * accuracies[i], costs[i]) for i in usable])]
 
 
 def thin_cloud(n: int, keep: list[int], limit: int = MAX_CLOUD_POINTS) -> list[int]:
@@ -174,8 +176,9 @@ def register_hardware(app: Dash, hub: Hub) -> None:
             values = {k: list(v) for k, v in view.map.values.items()}
             archs = list(view.map.archs)
             hardware = dict(view.hardware)
+            higher_is_better = view.higher_is_better
         costs, accuracies = values.get(cost_key, []), values.get("accuracy", [])
-        front = front_of(costs, accuracies)
+        front = front_of(costs, accuracies, higher_is_better)
         shown = thin_cloud(len(archs), front)
         position = {i: k for k, i in enumerate(shown)}
         dark = theme == "dark"
@@ -224,8 +227,10 @@ def register_hardware(app: Dash, hub: Hub) -> None:
         view = watched_view(hub, session)
         with view.lock:
             records = list(view.records.values())
+            higher_is_better = view.higher_is_better
         costs = [r.get(cost_key) for r in records]
-        rows = [records[i] for i in front_of(costs, [r.get("accuracy") for r in records])]
+        rows = [records[i] for i in front_of(costs, [r.get("accuracy") for r in records],
+                                             higher_is_better)]
         if not rows:
             return no_update
         return dcc.send_string(front_csv(rows, cost_key), f"pareto-{session}-{cost_key}.csv")

@@ -54,6 +54,7 @@ STOP = "stop-button"
 FINETUNE = "finetune-button"
 FINETUNE_EPOCHS = "finetune-epochs"
 POPULATION = "search-population"
+SEARCH_STRATEGY = "search-strategy"
 MUTATION = "search-mutation"
 APPLY_PARAMS = "search-apply"
 
@@ -66,6 +67,7 @@ MAP_COLOR = "map-color"
 # the fixed map's encoding menu (frontend/map_view.py)
 MAP_ENCODING = "map-encoding"
 MAP_ENCODING_STATUS = "map-encoding-status"
+MAP_REFIT = "map-refit"  # the announcement of a refit of the map
 FOCUS = "focus-button"
 PRUNE_OUTSIDE = "prune-outside-button"
 SELECTION_INFO = "selection-info"
@@ -86,6 +88,7 @@ CANDIDATE_GRAPH_B = "candidate-graph-b"
 PIN_B = "pin-b-button"
 
 LEADERBOARD = "leaderboard"
+BASELINE_STATUS = "baseline-status"  # best found vs the task's baseline (task_view.py)
 EXPORT = "export-button"
 TRAIN_STANDALONE = "train-standalone-button"
 EXPORT_STATUS = "export-status"
@@ -245,3 +248,15 @@ PAIR_FIRST = "pair-first"  # the two choice points of the pair heatmap
 PAIR_SECOND = "pair-second"
 PAIR_HEATMAP = "pair-heatmap"
 IMPORTANCE = "importance-graph"
+
+# ArchLock: source vs target accuracy (frontend/archlock_view.py)
+ARCHLOCK_PANEL = "archlock-panel"  # shown only when the session has the objective
+ARCHLOCK_SCATTER = "archlock-scatter"
+ARCHLOCK_INFO = "archlock-info"
+# the builder's ArchLock objective (frontend/archlock_builder.py)
+ARCHLOCK_TARGETS = "builder-archlock-targets"  # table columns / dataset specs, comma-separated
+ARCHLOCK_UNKNOWN = "builder-archlock-unknown"  # checklist: ["unknown"] adds the simulated targets
+ARCHLOCK_MODE = "builder-archlock-mode"
+ARCHLOCK_TOLERANCE = "builder-archlock-tolerance"
+ARCHLOCK_MIN_SOURCE = "builder-archlock-min-source"
+ARCHLOCK_ERROR = "builder-archlock-error"

@@ -12,6 +12,8 @@ from dash_socketio import DashSocketIO
 from frontend import ids
 from frontend.advisor_view import advisor_panel
 from frontend.archive_view import archive_panel
+from frontend.archlock_builder import lock_fields
+from frontend.archlock_view import lock_panel
 from frontend.block_view import blocks_panel
 from frontend.lego_view import lego_panel
 from frontend.map_view import map_encoding_control
@@ -74,10 +76,19 @@ def builder() -> html.Section:
             field("Sampler", dcc.Dropdown(id=ids.SAMPLER, options=["uniform", "fair", "weighted"],
                                            value="uniform", clearable=False)),
         ], className="row"),
+        lock_fields(),  # ArchLock's objective (frontend/archlock_builder.py)
         html.Div(id=ids.SPACE_SIZE, className="space-size"),
         html.Div(id=ids.BUILDER_ERROR, className="error-text"),
         html.Button("Start search", id=ids.START, className="primary"),
     )
+
+
+# The live search's strategies (supernet.search's registry), as the parameters panel offers them.
+STRATEGY_OPTIONS = [
+    {"label": "evolution (mutation + crossover)", "value": "evolution"},
+    {"label": "random", "value": "random"},
+    {"label": "latent (mutate in the learned embedding, arch2vec)", "value": "latent"},
+]
 
 
 def controls() -> html.Section:
@@ -89,6 +100,8 @@ def controls() -> html.Section:
             field("Population", dcc.Input(id=ids.POPULATION, type="number", min=1, value=20)),
             field("Mutation p", dcc.Input(id=ids.MUTATION, type="number", min=0, max=1,
                                            step=0.05, value=0.2)),
+            field("Strategy", dcc.Dropdown(id=ids.SEARCH_STRATEGY, options=STRATEGY_OPTIONS,
+                                           placeholder="keep the current one", clearable=True)),
         ], className="row"),
         html.Button("Apply search parameters", id=ids.APPLY_PARAMS),
         html.Div(id=ids.TUNE_FEEDBACK, className="feedback", role="status"),
@@ -192,6 +205,7 @@ def cockpit() -> html.Div:
         advisor_panel(),
         trust_panel(),  # with the advisor, right under the cockpit (frontend/trust_view.py)
         _panel("Leaderboard",
+               html.P(id=ids.BASELINE_STATUS, className="baseline-status"),
                DataTable(id=ids.LEADERBOARD, columns=LEADERBOARD_COLUMNS, data=[],
                          sort_action="native", filter_action="native",
                          row_selectable="single", page_size=8,
@@ -212,6 +226,7 @@ def cockpit() -> html.Div:
                html.Div(id=ids.TRUE_RANK, className="hint"),
                html.Div(id=ids.EXPORT_STATUS, className="hint"),
                class_name="leaderboard"),
+        lock_panel(),  # ArchLock's source-vs-target scatter, shown with the objective
     ], className="cockpit")
 
 

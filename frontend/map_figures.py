@@ -4,6 +4,12 @@ The worker sends the fixed map's density grid once (``map_update.background``, s
 ``navigator/live_map.py``); it is drawn as two heatmaps under the candidates: where the
 space is (faint) and the pruned / lock-excluded region (grey). The candidates stay trace
 0, the one the browser extends in place (``assets/navigator.js``).
+
+A refit (template edit, another encoding) is announced next to the map (``refit_note``)
+and animated: the figures of the refit, while the old map stays up and when the new one
+has placed the points, carry ``layout.transition`` and draw the candidates as an SVG
+scatter (WebGL traces do not animate), so Plotly moves the points to their new places
+where it can.
 """
 
 from __future__ import annotations
@@ -18,6 +24,28 @@ from frontend.figures import architecture_map
 
 BUILDING = {"building": "building the map of the space…",
             "refit": "re-mapping the space: every point moves once…"}
+REFIT_TRANSITION = {"duration": 800, "easing": "cubic-in-out"}
+
+
+def refit_note(snapshot: dict[str, Any]) -> str:
+    """The announcement of the session's last refit ("" when the map was never refit)."""
+    refit = snapshot.get("refit")
+    if not refit:
+        return ""
+    if refit.get("previous") and refit["encoding"] != refit["previous"]:
+        change = f"encoding changed to {refit['encoding']}"
+    else:
+        change = "template edited" if "template" in refit.get("message", "") else "space re-mapped"
+    return f"Map refit: {change} — " + ("points re-placed" if refit["placed"] else "re-placing points…")
+
+
+def refit_animates(snapshot: dict[str, Any]) -> bool:
+    """Whether this figure belongs to a refit: the old map under way, or the first figure
+    of the new one (a later change of the map is drawn as usual)."""
+    refit = snapshot.get("refit")
+    if not refit:
+        return False
+    return not refit["placed"] or snapshot.get("version") == refit["version"]
 
 
 def _centres(grid: dict[str, Any]) -> list[float]:
@@ -45,11 +73,19 @@ def background_traces(grid: dict[str, Any], dark: bool) -> list[dict[str, Any]]:
 
 
 def live_map(snapshot: dict[str, Any], color: str = "accuracy", dark: bool = False,
-             session: str | None = None, selected: Collection[str] | None = None) -> go.Figure:
+             session: str | None = None, selected: Collection[str] | None = None,
+             task: dict[str, Any] | None = None) -> go.Figure:
     """The map figure: ``snapshot`` is ``SessionView.snapshot_map`` (points, status,
-    encoding, method, background)."""
+    encoding, method, background); ``task`` (``SessionView.task``) titles the metric's colour
+    scale and reverses it for a lower-is-better metric."""
     method = " · ".join(p for p in (snapshot.get("encoding"), (snapshot.get("method") or "").upper()) if p)
-    fig = architecture_map(snapshot, color, dark, method, session=session, selected=selected)
+    fig = architecture_map(snapshot, color, dark, method, session=session, selected=selected,
+                           task=task)
+    if refit_animates(snapshot):
+        doc = fig.to_dict()
+        doc["data"][0]["type"] = "scatter"
+        doc["layout"]["transition"] = REFIT_TRANSITION
+        fig = go.Figure(doc)
     grid = snapshot.get("background")
     if grid:
         for trace in background_traces(grid, dark):

@@ -1,5 +1,5 @@
-"""The one ranking of evaluated candidates (leaderboard and archive): accuracy first, then
-the lower loss, then the architecture evaluated more often, then its name, so equal scores
+"""The one ranking of evaluated candidates (leaderboard and archive): the metric first (in its
+direction: accuracy highest first, a relative L2 error lowest first), then the lower loss, then the architecture evaluated more often, then its name, so equal scores
 are ordered by a rule the ``tie`` column names instead of by arrival."""
 
 from __future__ import annotations
@@ -13,17 +13,22 @@ def number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-def rank_key(record: dict[str, Any], evaluations: int) -> tuple[float, float, int, str]:
-    """Higher accuracy first; then lower loss; then more evaluations; then the arch string."""
-    acc, loss = number(record.get("accuracy")), number(record.get("loss"))
-    return (-(acc if acc is not None else -math.inf), loss if loss is not None else math.inf,
-            -evaluations, str(record.get("arch", "")))
+def rank_key(record: dict[str, Any], evaluations: int,
+             higher_is_better: bool = True) -> tuple[float, float, int, str]:
+    """The better metric first (``record["accuracy"]`` holds the task's metric); then lower
+    loss; then more evaluations; then the arch string. A missing metric ranks last."""
+    metric, loss = number(record.get("accuracy")), number(record.get("loss"))
+    sign = 1.0 if higher_is_better else -1.0
+    return (-(sign * metric if metric is not None else -math.inf),
+            loss if loss is not None else math.inf, -evaluations, str(record.get("arch", "")))
 
 
-def ranked_rows(records: Sequence[dict[str, Any]], evaluations: dict[str, int]) -> list[dict[str, Any]]:
+def ranked_rows(records: Sequence[dict[str, Any]], evaluations: dict[str, int],
+                higher_is_better: bool = True) -> list[dict[str, Any]]:
     """Every record as an archive row, ranked by :func:`rank_key`, each saying which rule
-    separated it from the row above when their accuracies tie."""
-    keyed = sorted(((rank_key(r, evaluations.get(r["arch"], 1)), r) for r in records),
+    separated it from the row above when their metrics tie."""
+    keyed = sorted(((rank_key(r, evaluations.get(r["arch"], 1), higher_is_better), r)
+                    for r in records),
                    key=lambda kr: kr[0])
     rows: list[dict[str, Any]] = []
     previous: tuple[float, float, int, str] | None = None

@@ -33,6 +33,7 @@ from dash.exceptions import PreventUpdate
 
 from frontend import figures, ids
 from frontend.callbacks import BUILDER_STATES, builder_config, live, selected_archs
+from frontend.metric_units import heatmap_units
 from frontend.widgets import LEADERBOARD_COLUMNS, field
 from navigator.events import Event
 from navigator.session_labels import session_label
@@ -415,11 +416,13 @@ def participant_ui(ui_state: dict[str, dict[str, Any]]) -> str:
     return "participant's view: " + " · ".join(UI_SUMMARY[k](state[k]) for k in kinds)
 
 
-def _replay_map(snap: dict[str, Any], ui: dict[str, dict[str, Any]], dark: bool) -> Any:
+def _replay_map(snap: dict[str, Any], ui: dict[str, dict[str, Any]], dark: bool,
+                task: dict[str, Any]) -> Any:
     """The map in the participant's colour, with their selection and zoom."""
     colour = ui.get("map_color", {}).get("color", "accuracy")
     fig = figures.architecture_map(snap, colour, dark, "replay",
-                                   selected=ui.get("map_selection", {}).get("archs") or None)
+                                   selected=ui.get("map_selection", {}).get("archs") or None,
+                                   task=task)
     zoom = ui.get("map_zoom", {})
     for axis, update in (("x", fig.update_xaxes), ("y", fig.update_yaxes)):
         if zoom.get(axis):
@@ -445,11 +448,14 @@ def replay_views(view: SessionView, dark: bool = False) -> dict[str, Any]:
         ui = {kind: dict(detail) for kind, detail in view.ui_state.items()}
         cps = (view.space or {}).get("choice_points", [])
         names = [cp["name"] for cp in cps]
+        matrix, label, lower = heatmap_units(view.fitness, view.task, view.trust)
         return {
             ids.REPLAY_TRAINING: figures.training_curves(list(view.progress[-2000:]), dark),
-            ids.REPLAY_MAP: _replay_map(view.snapshot_map(0), ui, dark),
-            ids.REPLAY_HEATMAP: figures.fitness_heatmap(cps, view.fitness, view.steering, dark),
-            ids.REPLAY_BLOCKS: figures.block_information(view.fitness, view.steering, dark, names),
+            ids.REPLAY_MAP: _replay_map(view.snapshot_map(0), ui, dark, view.task),
+            ids.REPLAY_HEATMAP: figures.fitness_heatmap(cps, matrix, view.steering, dark,
+                                                        label, lower),
+            ids.REPLAY_BLOCKS: figures.block_information(matrix, view.steering, dark, names,
+                                                         label, lower),
             ids.REPLAY_CANDIDATE: _candidate(view, ui.get("candidate_selected", {}).get("arch"),
                                              dark, "Selected by the participant",
                                              "no candidate selected yet"),

@@ -21,6 +21,7 @@ from supernet.configs import EngineConfig
 from supernet.engines import Engine
 from supernet.evidence import model_importance
 from supernet.samplers import weights_apply
+from supernet.tasks import rank_value
 
 ADVISOR_USER = "advisor"
 """Who auto-applied commands are sent as (the analyst's own accepts carry their name)."""
@@ -109,7 +110,10 @@ class SessionAdvisor:
 
     def after_generation(self, engine: Engine) -> list[Advice]:
         """Publish the advice on the engine's state; auto-apply it when switched on."""
-        self.latest = advise(engine.space, engine.steering, engine.search.archive,
+        archive = engine.search.archive  # the advisor ranks "higher = better" (issue 15)
+        if not engine.higher_is_better:
+            archive = {arch: rank_value(v, False) for arch, v in archive.items()}
+        self.latest = advise(engine.space, engine.steering, archive,
                              engine.search.config.population, self.config)
         self.bus.publish(self.session, AdviceEvent(
             generation=engine.search.generation, auto_apply=self.auto_apply,

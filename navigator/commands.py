@@ -98,8 +98,8 @@ class SearchParamsArgs(Args):
         = NOT_GIVEN
     crossover_prob: Annotated[FiniteFloat, Field(ge=0, le=1, description="a probability in [0, 1]")] \
         = NOT_GIVEN
-    strategy: Annotated[Literal["evolution", "random"],
-                        Field(description="'evolution' or 'random'")] = NOT_GIVEN
+    strategy: Annotated[Literal["evolution", "random", "latent"],
+                        Field(description="'evolution', 'random' or 'latent'")] = NOT_GIVEN
 
     @model_validator(mode="after")
     def _something(self) -> SearchParamsArgs:

@@ -13,7 +13,8 @@ from pathlib import Path
 from supernet.paths import Roots, check_under_roots
 
 PATH_KINDS = {"cifar10": "folder", "folder": "folder", "npz": "file"}
-SPECS = "use 'digits', 'cifar10:<dir>', 'npz:<file>' or 'folder:<dir>'"
+SPECS = ("use 'digits', 'cifar10:<dir>', 'npz:<file>', 'folder:<dir>', 'aeon:<Name>' or "
+         "'darcy[:<N>]'")
 
 
 def dataset_problem(spec: str, roots: Roots = None) -> str | None:
@@ -21,6 +22,13 @@ def dataset_problem(spec: str, roots: Roots = None) -> str | None:
     kind, _, arg = spec.partition(":")
     if kind == "digits":
         return None
+    # generated (darcy) or shipped with a package (aeon): no file to check; the worker's loader
+    # refuses a bad size or an aeon set it does not ship, listing the ones it does
+    if kind == "darcy":
+        return None if not arg or arg.isdigit() else (
+            f"dataset {spec!r}: darcy:<N> takes a number of samples (e.g. darcy:1000)")
+    if kind == "aeon":
+        return None if arg.strip() else f"dataset {spec!r} names no aeon set: {SPECS}"
     if kind not in PATH_KINDS:
         return f"unknown dataset kind {kind!r}: {SPECS}"
     if not arg.strip():

@@ -171,6 +171,9 @@ class Space(Payload):
     template: dict[str, Any]
     choice_points: list[dict[str, Any]]
     size: int
+    # the dataset's task (``supernet.tasks.Task.describe``: metric, label, higher_is_better);
+    # empty: image classification by accuracy, as before tasks existed
+    task: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -265,11 +268,29 @@ class Trust(Payload):
     estimators: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+@dataclass
+class Baseline(Payload):
+    """Best found vs the task's fixed baseline network, both trained stand-alone with the
+    same budget (``epochs``) and scored on the test split (:mod:`supernet.baseline`): the
+    NAS-Bench-360 question, "did the search beat a plain network?"."""
+
+    type: ClassVar[str] = "baseline"
+    arch: str  # the baseline's arch string
+    best_arch: str
+    metric: str
+    label: str  # the metric in its own words ("relative L2 error")
+    higher_is_better: bool
+    value: float  # the baseline's test metric
+    best_value: float  # the best found architecture's test metric
+    beats: bool  # the best found is strictly better than the baseline
+    budget: int  # stand-alone training epochs of each
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     cls.type: cls
     for cls in (SessionState, TrainProgressEvent, Candidates, MapUpdate, Fitness, Steering,
                 Leaderboard, CommandAck, CommandRejected, Error, Checkpoint, Space, Exported,
-                Hardware, StudyJoined, UiAction, AdviceEvent, Evidence, Trust)
+                Hardware, StudyJoined, UiAction, AdviceEvent, Evidence, Trust, Baseline)
 }
 
 

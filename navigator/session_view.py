@@ -35,6 +35,9 @@ class MapData:
     encoding: str = ""
     message: str = ""
     background: dict[str, Any] | None = None  # density grid of the whole space
+    # the last refit (template edit, other encoding): {encoding, previous, message, version,
+    # placed}; ``version`` is the map version that began it, then the one that placed the points
+    refit: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.archs)
@@ -61,6 +64,7 @@ class SessionView:
         self.evidence: dict[str, Any] = {}  # the last ``evidence`` event (model importance)
         self.advice: dict[str, Any] = {}  # the last ``advice`` event (the advisor's proposals)
         self.trust: dict[str, Any] = {}  # the last ``trust`` event (estimators vs anchors)
+        self.baseline: dict[str, Any] = {}  # the last ``baseline`` event (best vs baseline)
         self.steering: dict[str, Any] = {"pruned": {}, "locked": {}, "weights": {}, "focus": []}
         self.leaderboard: list[dict[str, Any]] = []
         self.records: dict[str, dict[str, Any]] = {}
@@ -92,6 +96,16 @@ class SessionView:
             self.running_since = ts
         self.timeline.append({"ts": ts, "kind": "state", "text": f"{d['state']}: {self.message}"})
 
+    @property
+    def task(self) -> dict[str, Any]:
+        """The session's task from its ``space`` event (metric, label, higher_is_better);
+        empty before it, or for a session recorded before tasks existed (accuracy)."""
+        return dict((self.space or {}).get("task") or {})
+
+    @property
+    def higher_is_better(self) -> bool:
+        return bool(self.task.get("higher_is_better", True))
+
     def _on_space(self, d: dict[str, Any], ts: float) -> None:
         self.space, self._search_space = d, None
 
@@ -118,10 +132,17 @@ class SessionView:
                 column.extend([None] * (len(m.archs) - len(column)))
 
     def _on_map_update(self, d: dict[str, Any], ts: float) -> None:
-        if d.get("status") == "refit":  # a new map: points reappear as it places them
+        refit = self.map.refit
+        if d.get("status") == "refit":  # the old map stays until the new one places the points
+            self.map.refit = {"encoding": d.get("encoding") or self.map.encoding,
+                              "previous": self.map.encoding, "message": d.get("message", ""),
+                              "version": self.map.version + 1, "placed": False}
+        elif d.get("status") == "ready" and refit is not None and not refit["placed"]:
+            # the new map: every point moves once; what it does not place disappears
             self.map.x = [None] * len(self.map.archs)
             self.map.y = [None] * len(self.map.archs)
             self.map.background = None
+            refit.update(placed=True, version=self.map.version + 1)
         for arch, (x, y) in d["coords"].items():
             i = self._index.get(arch)
             if i is not None:
@@ -147,6 +168,9 @@ class SessionView:
 
     def _on_trust(self, d: dict[str, Any], ts: float) -> None:
         self.trust = d
+
+    def _on_baseline(self, d: dict[str, Any], ts: float) -> None:
+        self.baseline = d
 
     def _on_steering(self, d: dict[str, Any], ts: float) -> None:
         self.steering = d
@@ -212,7 +236,8 @@ class SessionView:
             return {"archs": m.archs[start:], "x": m.x[start:], "y": m.y[start:],
                     "values": {k: v[start:] for k, v in m.values.items()}, "version": m.version,
                     "total": len(m), "status": m.status, "method": m.method,
-                    "encoding": m.encoding, "message": m.message, "background": m.background}
+                    "encoding": m.encoding, "message": m.message, "background": m.background,
+                    "refit": dict(m.refit) if m.refit else None}
 
 
 def _args(args: dict[str, Any] | None) -> str:

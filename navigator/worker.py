@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from navigator.advisor import EvidencePublisher, SessionAdvisor, exhausted, weights_note
+from navigator.baseline import BaselinePublisher
 from navigator.bus import EventBus
 from navigator.bus.lease import SessionLease
 from navigator.commands import STEERING_COMMANDS, Command, apply_steering, parse_command
@@ -99,6 +100,7 @@ class SessionWorker:
         self.advisor = SessionAdvisor(bus, session, self.handle)
         self.evidence = EvidencePublisher(bus, session)
         self.trust = TrustPublisher(bus, session, self.options.data_roots)
+        self.baseline = BaselinePublisher(bus, session)
 
     # -- lifecycle -------------------------------------------------------------
     def _open_engine(self) -> Engine:
@@ -161,13 +163,19 @@ class SessionWorker:
             if self.link is not None:  # the other ranks drop the session's engine
                 self.link.close(self.session)
 
+    def _task(self) -> dict[str, Any]:
+        """The task the views label and rank by (a benchmark table's data has none: {})."""
+        assert self.engine is not None
+        task = getattr(self.engine.data, "task", None)
+        return {} if task is None else task.describe()
+
     def _run(self) -> None:
         try:
             self.engine = self._open_engine()
             space = self.engine.space
             self.bus.publish(self.session, Space(template=space.to_dict(),
                                                  choice_points=[cp.to_dict() for cp in space],
-                                                 size=space.size()))
+                                                 size=space.size(), task=self._task()))
             self._publish_steering()
             self._map().start()
             if self.state not in ("running", "paused"):
@@ -221,6 +229,7 @@ class SessionWorker:
             self._generation()
             if self.extra_left == 0:
                 self.checkpoint()
+                self.baseline.after_budget(engine, self.config)  # best found vs the baseline
                 self._set_state("paused", "search budget used up: fine-tune or stop")
                 self.paused = True
 
@@ -254,10 +263,11 @@ class SessionWorker:
         if self.live_map is None:
             engine = self.engine
             assert engine is not None
+            cache = self.options.map_cache_dir or self.options.checkpoint_dir.parent / "maps"
+            engine.search.encoder_cache = cache  # the latent strategy shares the map's fit
             self.live_map = LiveMap(
                 self.bus, self.session, engine.space, self.config.seed, self.map_encoding,
-                self.options.map_cache_dir or self.options.checkpoint_dir.parent / "maps",
-                quick=not self.options.umap, steering=lambda: engine.steering)
+                cache, quick=not self.options.umap, steering=lambda: engine.steering)
         return self.live_map
 
     def _place(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -424,7 +434,7 @@ class SessionWorker:
         space = new.space
         self.bus.publish(self.session, Space(template=space.to_dict(),
                                              choice_points=[cp.to_dict() for cp in space],
-                                             size=space.size()))
+                                             size=space.size(), task=self._task()))
         self._publish_steering()
         self._remap("refit", "template edited: mapping the new space; every point moves once")
         self.bus.publish(self.session, Fitness(matrix=new.fitness.to_dict()))
@@ -456,15 +466,21 @@ class SessionWorker:
         epochs = args.get("train_epochs", 0)
         if epochs and self.tabular:
             raise ValueError("tabular mode has no training data: export without train_epochs")
+        locking = engine.archlock  # ArchLock: the source and target accuracies go along
+        extra = {} if locking is None else {"archlock": locking.export_entry(engine.archive,
+                                                                           args["arch"])}
         if isinstance(data, Dataset):
             net = engine.supernet and inherited_net(engine.supernet, arch)  # few-shot: its child
             files, metrics = export_model(out, engine.space, arch, data, supernet=net,
-                                          train_epochs=epochs, device=str(engine.device))
-            detail = f"test accuracy {metrics['test_accuracy']:.4f}"
+                                          train_epochs=epochs, device=str(engine.device),
+                                          extra=extra)
+            metric = data.task.metric
+            detail = f"test {metric} {metrics[f'test_{metric}']:.4f}"
         else:  # a table has no images to calibrate or measure on: fresh weights, no metrics
             files = write_standalone(out, engine.space, arch, data.in_channels,
-                                     data.num_classes, data.image_size)
+                                     data.num_classes, data.image_size, extra=extra)
             metrics, detail = {}, "fresh weights (a table has no images to measure on)"
+        metrics |= extra
         self.bus.publish(self.session, Exported(
             arch=args["arch"], files={k: str(v) for k, v in files.items()}, metrics=metrics,
             folder=str(out), version=int(out.name[1:])))

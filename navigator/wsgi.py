@@ -33,6 +33,7 @@ from flask_socketio import SocketIO
 
 from frontend.advisor_view import register_advisor
 from frontend.archive_view import register_archive
+from frontend.archlock_view import register_archlock
 from frontend.block_view import register_block_view
 from frontend.callbacks import register_callbacks
 from frontend.download import register_download
@@ -45,6 +46,7 @@ from frontend.selection_view import register_selections
 from frontend.session_picker import register_session_picker
 from frontend.session_reset import register_session_reset
 from frontend.study_view import register_study
+from frontend.task_view import register_task_view
 from frontend.trust_view import register_trust
 from frontend.workspace import register_workspace
 from navigator.auth import UserStore
@@ -68,6 +70,8 @@ def create_app(config: ServerConfig, bus: EventBus, users: UserStore | None = No
     socketio, hub = create_server(app.server, config, bus, users, async_mode=async_mode)
     register_callbacks(app, hub)
     register_trust(app, hub)  # how far to trust the ranking; "rank by" (issue 19)
+    register_task_view(app, hub)  # the metric's name and direction (issue 15)
+    register_archlock(app, hub)  # ArchLock's scatter (issue 15)
     register_download(app, hub)
     register_feedback(app, hub)  # answers next to the controls, Stop's confirmation
     register_archive(app, hub)

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from supernet.archlock.config import UNKNOWN_TARGET, ArchLockConfig
+from supernet.baseline import compare_with_baseline
 from supernet.configs import EngineConfig, EvalConfig, TrainConfig
+from supernet.datasets import eval_defaults
 from supernet.engine import SearchEngine
 from supernet.export import export_model
 from supernet.fewshot import inherited_net
@@ -47,7 +50,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
                         help="search space preset (default: tiny)")
     parser.add_argument("--template", type=Path, help="JSON template file instead of a preset")
     parser.add_argument("--dataset", default="digits",
-                        help="digits | cifar10:<dir> | npz:<file> | folder:<dir> (default: digits)")
+                        help="digits | cifar10:<dir> | npz:<file> | folder:<dir> | aeon:<Name> "
+                             "(a UCR/UEA set aeon ships, e.g. aeon:BasicMotions) | darcy[:<N>] "
+                             "(Darcy flow fields) (default: digits)")
     parser.add_argument("--epochs", type=_count(1), default=10, help="supernet training epochs")
     parser.add_argument("--batch-size", type=_count(1), default=64)
     parser.add_argument("--lr", type=float, default=0.1)
@@ -62,6 +67,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-limit", type=_count(20), help="use only the first N images")
     parser.add_argument("--top", type=_count(1), default=10, help="leaderboard size to print")
     parser.add_argument("--out", type=Path, help="export the best architecture into this folder")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip training the best found and the task's fixed baseline "
+                             "stand-alone for --epochs to compare them")
     parser.add_argument("--fewshot-split", default="",
                         help="comma-separated choice points to split the supernet on (few-shot)")
     parser.add_argument("--distill-weight", type=float, default=0.0,
@@ -73,6 +81,24 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column", default="cifar10", help="the table's accuracy column")
     parser.add_argument("--seeds", type=_count(1), default=1,
                         help="tabular: seeded searches to run and summarise")
+    parser.add_argument("--lock-target", action="append", default=[], metavar="TARGET",
+                        help="ArchLock: a task to degrade (tabular: another column; supernet: "
+                             "a dataset spec scored by a zero-cost proxy; 'unknown': simulated "
+                             "targets near the source); repeatable")
+    parser.add_argument("--lock-tolerance", type=float, default=2.0,
+                        help="ArchLock: source accuracy points a locked architecture may lose "
+                             "against the best found (default: 2)")
+    parser.add_argument("--lock-pick", choices=["lowest_target", "fitness"],
+                        default="lowest_target", help="ArchLock: the architecture handed over")
+
+
+def archlock_from_args(args: argparse.Namespace) -> ArchLockConfig | None:
+    """The ArchLock objective the ``--lock-*`` flags ask for (None without a target)."""
+    if not args.lock_target:
+        return None
+    return ArchLockConfig(targets=[t for t in args.lock_target if t != UNKNOWN_TARGET],
+                          unknown_target=UNKNOWN_TARGET in args.lock_target,
+                          tolerance=args.lock_tolerance, pick=args.lock_pick)
 
 
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
@@ -89,7 +115,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
                           fewshot_split=[n.strip() for n in args.fewshot_split.split(",") if n.strip()],
                           distill_weight=args.distill_weight, warmup_epochs=args.warmup_epochs),
         search=SearchConfig(strategy=args.strategy, population=args.population, seed=args.seed),
-        eval=EvalConfig(),
+        eval=EvalConfig(**eval_defaults(args.dataset)), archlock=archlock_from_args(args),
     )
 
 
@@ -140,8 +166,8 @@ def _search(args: argparse.Namespace, context: DistributedContext | None) -> int
         stats = engine.train_epoch()
         if not main:  # the other ranks only train; they wait for rank 0 at the next step
             continue
-        records = engine.search_generation()
-        best = max(r.accuracy for r in records) if records else float("nan")
+        engine.search_generation()
+        best = engine.leaderboard(1)[0].accuracy if engine.archive else float("nan")
         bar.set_postfix(loss=f"{stats['loss']:.3f}", best=f"{best:.3f}")
         bar.update(1)
     bar.close()
@@ -150,20 +176,27 @@ def _search(args: argparse.Namespace, context: DistributedContext | None) -> int
     for _ in tqdm(range(args.extra_generations), desc="search", unit="gen", file=sys.stdout):
         engine.search_generation()
     board = engine.leaderboard(args.top)
-    print(f"\nTop {len(board)} of {len(engine.archive)} evaluated candidates:")
-    print(f"{'rank':>4}  {'accuracy':>8}  {'params':>9}  {'MFLOPs':>8}  architecture")
+    task = engine.data.task
+    print(f"\nTop {len(board)} of {len(engine.archive)} evaluated candidates by validation "
+          f"{task.label()}:")
+    print(f"{'rank':>4}  {task.metric:>11}  {'params':>9}  {'MFLOPs':>8}  architecture")
     for i, r in enumerate(board, start=1):
         params = "-" if r.params is None else f"{r.params:,}"  # a table may lack costs
         mflops = "-" if r.flops is None else f"{r.flops / 1e6:.2f}"
-        print(f"{i:>4}  {r.accuracy:8.4f}  {params:>9}  {mflops:>8}  {r.arch}")
+        print(f"{i:>4}  {r.accuracy:11.4f}  {params:>9}  {mflops:>8}  {r.arch}")
     if args.out and board:
         files, metrics = export_model(
             args.out, engine.space, engine.space.from_string(board[0].arch), engine.data,
             supernet=inherited_net(engine.supernet, engine.space.from_string(board[0].arch)),
             extra={"search": board[0].to_dict()})
-        print(f"exported the best architecture to {files['model'].parent}: test accuracy "
-              f"{metrics['test_accuracy']:.4f} loaded from the written files "
+        print(f"exported the best architecture to {files['model'].parent}: test {task.metric} "
+              f"{metrics[f'test_{task.metric}']:.4f} loaded from the written files "
               f"(search estimate {board[0].accuracy:.4f})")
+    if args.baseline and board:
+        comparison = compare_with_baseline(engine.space, engine.space.from_string(board[0].arch),
+                                           engine.data, config.train.epochs, config.seed,
+                                           str(engine.device))
+        print(f"baseline {comparison.baseline_arch}: {comparison.summary()}")
     return 0
 
 
@@ -176,7 +209,7 @@ def _tabular_search(args: argparse.Namespace) -> int:
         if not args.table:
             raise ValueError("--mode tabular needs --table PATH (a benchmark CSV)")
         config = tabular_config(args.table, args.column, args.population, args.strategy,
-                                args.seed)
+                                args.seed, archlock_from_args(args))
         table = open_table(args.table, args.column, config.space())
         results = run_seeds(config, table, args.seeds, max(args.extra_generations, 1))
     except ValueError as exc:
@@ -184,8 +217,9 @@ def _tabular_search(args: argparse.Namespace) -> int:
         return 2
     report = summary(results, table)
     for r in results:
+        locked = "".join(f", target {name} {value:.4f}" for name, value in r.targets.items())
         print(f"seed {r.seed}: best {r.best_accuracy:.4f} (top {100 - r.best_percentile:.2f} % "
-              f"of the table) after {r.evaluated} look-ups: {r.best_arch}")
+              f"of the table{locked}) after {r.evaluated} look-ups: {r.best_arch}")
     print(f"{report['seeds']} seeds on {args.column}: median best {report['median_best_accuracy']:.4f} "
           f"(percentile {report['median_best_percentile']:.2f}; table best "
           f"{report['table_best_accuracy']:.4f}), median {report['median_evaluated']} look-ups")

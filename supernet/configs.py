@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from supernet.archlock.config import ArchLockConfig
 from supernet.engines import check_engine_config, engine_modes, register_config_check
 from supernet.samplers import sampler_names
 from supernet.search import SearchConfig
@@ -200,6 +201,8 @@ class EngineConfig:
     prescreen_by: list[str] = field(default_factory=list)  # proxies that rank them (default all)
     name: Annotated[str, Field(max_length=80, description="at most 80 characters")] = ""
     """What the analyst calls this search: the session lists show it."""
+    archlock: ArchLockConfig | None = None
+    """ArchLock: keep the source accuracy, lose it on target tasks (supernet/archlock/)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -217,6 +220,11 @@ class EngineConfig:
         if outside:
             raise ValueError(f"prescreen_by {outside}: rank only by proxies that are scored; "
                              f"add them to proxies {self.proxies}")
+        if self.archlock is not None and not (self.archlock.targets
+                                              or self.archlock.unknown_target):
+            raise ValueError("archlock needs targets (dataset specs to score by zero-cost "
+                             "proxies, or in tabular mode the table's other columns) or "
+                             "unknown_target: true (simulated targets near the source)")
 
     def space(self) -> SearchSpace:
         if isinstance(self.template, str):
@@ -231,7 +239,8 @@ class EngineConfig:
                 "table_path": self.table_path, "table_dataset": self.table_dataset,
                 "table_percent": self.table_percent, "proxies": list(self.proxies),
                 "prescreen_n": self.prescreen_n, "prescreen_by": list(self.prescreen_by),
-                "name": self.name}
+                "name": self.name,
+                "archlock": None if self.archlock is None else self.archlock.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:

@@ -6,7 +6,11 @@ Specs accepted by :func:`load_dataset`:
 - ``digits``: scikit-learn's bundled 8x8 digits (offline, the embedded default);
 - ``cifar10:<dir>``: the official CIFAR-10 python batches (``data_batch_1..5``, ``test_batch``);
 - ``npz:<path>``: arrays ``x_train, y_train, x_test, y_test`` (HWC uint8), e.g. the shared subset;
-- ``folder:<dir>``: an image folder with one subdirectory per class (needs Pillow).
+- ``folder:<dir>``: an image folder with one subdirectory per class (needs Pillow);
+- ``aeon:<Name>``: a UCR/UEA time-series classification set that aeon ships in its package
+  (series ``[N, C, L]``; variable-length sets padded, with a mask channel;
+  :mod:`supernet.datasets.ucr`);
+- ``darcy`` / ``darcy:<N>``: Darcy flow fields solved here (:mod:`supernet.datasets.darcy`).
 
 Train/validation come from the training images (stratified); the test split is
 held out and never seen by the search.
@@ -33,13 +37,18 @@ from sklearn.model_selection import train_test_split
 
 from supernet.configs import MIN_LIMIT
 from supernet.paths import Guard, path_guard
+from supernet.tasks import IMAGE_CLASSIFICATION, Task
+
+DATASET_KINDS = ("'digits', 'cifar10:<dir>', 'npz:<file>', 'folder:<dir>', 'aeon:<Name>' or "
+                 "'darcy[:<N>]'")
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
 @dataclass
 class Dataset:
-    """Normalised float32 NCHW tensors and what the model needs to know about them."""
+    """Normalised float32 tensors (NCHW images, NCL series) and what the model needs to know
+    about them; ``task`` says what is predicted and how it is scored."""
 
     name: str
     x_train: torch.Tensor
@@ -54,6 +63,9 @@ class Dataset:
     # applies them itself, so that it takes the images as they were before (digits: pixel / 16).
     input_mean: tuple[float, ...] = ()
     input_std: tuple[float, ...] = ()
+    task: Task = IMAGE_CLASSIFICATION
+    # Field targets are divided by this (their training std) so that networks start at scale.
+    target_std: float = 1.0
 
     @property
     def in_channels(self) -> int:
@@ -66,7 +78,8 @@ class Dataset:
     def summary(self) -> dict:
         return {"name": self.name, "train": len(self.y_train), "val": len(self.y_val),
                 "test": len(self.y_test), "num_classes": self.num_classes,
-                "in_channels": self.in_channels, "image_size": self.image_size}
+                "in_channels": self.in_channels, "image_size": self.image_size,
+                "task": self.task.describe()}
 
 
 def _normalise(train: np.ndarray, *others: np.ndarray
@@ -417,9 +430,17 @@ def load_dataset(spec: str, seed: int = 0, val_fraction: float = 0.2,
     if kind == "digits":
         x, y, classes = _digits()
         return split("digits", "digits", x, y, None, None, classes)
+    if kind == "darcy":
+        from supernet.datasets.darcy import load_darcy
+
+        return load_darcy(arg, seed, val_fraction, test_fraction, limit)
+    if kind == "aeon":
+        from supernet.datasets.ucr import load_aeon
+
+        return load_aeon(arg, seed, val_fraction, limit)
     if not arg:
         raise ValueError(
-            f"unknown dataset {spec!r}: use 'digits', 'cifar10:<dir>', 'npz:<file>' or 'folder:<dir>'"
+            f"unknown dataset {spec!r}: use {DATASET_KINDS}"
         )
     path = Path(arg).expanduser()
     guard = path_guard(roots)
@@ -431,7 +452,7 @@ def load_dataset(spec: str, seed: int = 0, val_fraction: float = 0.2,
         x, y, classes = _folder(path, guard)
         return split(path.name, path, x, y, None, None, classes)
     raise ValueError(
-        f"unknown dataset kind {kind!r}: use 'digits', 'cifar10:<dir>', 'npz:<file>' or 'folder:<dir>'"
+        f"unknown dataset kind {kind!r}: use {DATASET_KINDS}"
     )
 
 

@@ -310,11 +310,11 @@ class DistributedTrainer(Trainer):
             return batch[self.context.rank % len(batch):][:1], 0.0, paths
         return rows, len(rows) / len(batch), paths
 
-    def _synchronise(self, paths: list[Arch], loss: float, correct: int,
-                     n: int) -> tuple[float, int, int]:
+    def _synchronise(self, paths: list[Arch], loss: float, correct: float,
+                     n: int) -> tuple[float, float, int]:
         """Sum path gradients (with has-gradient flags) and step statistics in one all-reduce."""
         if not self._has_rows:
-            loss, correct, n = 0.0, 0, 0
+            loss, correct, n = 0.0, 0.0, 0
         stats = torch.tensor([loss, float(correct), float(n)], device=self.device)
         params = list(_unique_parameters(self.supernet, paths)) if self.sync_gradients else []
         if self.sync_gradients:
@@ -334,7 +334,7 @@ class DistributedTrainer(Trainer):
                 offset += p.numel()
                 p.grad = chunk if flag > 0 else None  # views of one buffer: no copies
         total_loss, total_correct, total_n = flat[-3:].tolist()
-        return total_loss, int(round(total_correct)), int(round(total_n))
+        return total_loss, total_correct, int(round(total_n))
 
 
     def _check_covered(self, params: list[nn.Parameter]) -> None:

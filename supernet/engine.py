@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from supernet.archlock.targets import ProxyTargets
 from supernet.configs import EngineConfig
 from supernet.data import Dataset, load_dataset
 from supernet.engines import register_engine
@@ -53,8 +54,10 @@ class SearchEngine(EngineBase):
         self.space = config.space()
         self.data = data or load_dataset(config.dataset, seed=config.seed, limit=config.data_limit,
                                          roots=data_roots)
+        self.task = self.data.task
         self.supernet = fewshot_supernet(Supernet(self.space, self.data.in_channels,
-                                                  self.data.num_classes, self.data.image_size),
+                                                  self.data.num_classes, self.data.image_size,
+                                                  self.task),
                                          config.train, len(self.data.y_train))
         self.steering = SteeringState(self.space)
         self.trainer = Trainer(self.supernet, self.data, self.steering, config.train, callback)
@@ -62,9 +65,13 @@ class SearchEngine(EngineBase):
         self._init_search()
         self.meter = _meter(self.space, self.data, config, self.trainer.device)
         self.scorer = (ProxyScorer(self.space, self.data.in_channels, self.data.num_classes,
-                                   tuple(config.proxies), seed=config.seed)
+                                   tuple(config.proxies), seed=config.seed, task=self.task)
                        if config.proxies else None)
         self._proxy_batch = proxy_batch(self.data, 64, config.seed) if config.proxies else None
+        locking = config.archlock  # ArchLock's targets: proxies on target data (archlock/targets.py)
+        self.lock_targets = (ProxyTargets(self.space, locking, config.seed, data_roots,
+                                          source=self.data)
+                             if locking is not None else None)
         # Done before the first generation, not here: a resumed search has its warm start
         # in its checkpoint, and scoring N architectures again would cost minutes for nothing.
         self._prescreen_due = bool(config.prescreen_n)
@@ -87,7 +94,8 @@ class SearchEngine(EngineBase):
                 arch=self.space.to_string(arch), index=self.space.index(arch),
                 accuracy=accuracy, loss=loss, params=self.supernet.params(arch),
                 flops=self.supernet.flops(arch), latency_ms=latency,
-                generation=generation, parent=parent, scores=self.proxy_scores(arch) | extra,
+                generation=generation, parent=parent,
+                scores=self.proxy_scores(arch) | extra | self._target_scores(arch),
             ))
         return records
 
@@ -112,6 +120,9 @@ class SearchEngine(EngineBase):
             return {}
         assert self._proxy_batch is not None
         return self.scorer.score(arch, *self._proxy_batch)
+
+    def _target_scores(self, arch: Arch) -> dict[str, float]:
+        return {} if self.lock_targets is None else self.lock_targets.scores(arch)
 
     def _prescreen(self, n: int) -> list[Arch]:
         assert self.scorer is not None and self._proxy_batch is not None
@@ -180,7 +191,7 @@ def _meter(space: SearchSpace, data: Dataset, config: EngineConfig,
     ev = config.eval
     return LatencyMeter(space, data.in_channels, data.image_size, data.num_classes, device=device,
                         batch_size=ev.latency_batch, warmup=ev.latency_warmup,
-                        repeats=ev.latency_repeats, seed=config.seed)
+                        repeats=ev.latency_repeats, seed=config.seed, task=data.task)
 
 
 def _surviving_weights(old: Supernet, new: Supernet) -> dict[str, torch.Tensor]:

@@ -20,6 +20,7 @@ from supernet.configs import EvalConfig
 from supernet.data import Dataset
 from supernet.model import Supernet
 from supernet.space import Arch
+from supernet.task_metrics import loss_and_metric_sums
 
 
 def _batchnorms(modules: Sequence[nn.Module]) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -36,6 +37,7 @@ class Evaluator:
                  seed: int = 0) -> None:
         self.supernet = supernet
         self.config = config or EvalConfig()
+        self.task = data.task
         device = next(supernet.parameters()).device
         n_val = self.config.val_limit or len(data.y_val)
         self.x_val = data.x_val[:n_val].to(device)
@@ -64,18 +66,19 @@ class Evaluator:
 
     @torch.inference_mode()
     def _score(self, arch: Arch) -> tuple[float, float]:
-        correct, loss = 0, 0.0
+        metric, loss = 0.0, 0.0
         for start in range(0, len(self.y_val), self.config.batch_size):
             x = self.x_val[start:start + self.config.batch_size]
             y = self.y_val[start:start + self.config.batch_size]
-            logits = self.supernet(x, arch).float()
-            loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(1) == y).sum())
+            batch_loss, batch_metric = loss_and_metric_sums(self.task, self.supernet(x, arch).float(),
+                                                            y)
+            loss, metric = loss + batch_loss, metric + batch_metric
         n = len(self.y_val)
-        return correct / n, loss / n
+        return metric / n, loss / n
 
     def evaluate(self, archs: Sequence[Arch]) -> list[tuple[float, float]]:
-        """(validation accuracy, loss) of each architecture with inherited weights."""
+        """(validation metric, loss) of each architecture with inherited weights: accuracy, or
+        the relative L2 error of a field task (``data.task`` says which)."""
         was_training = self.supernet.training
         results = []
         for arch in archs:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import pprint
 import sys
 import time
 import uuid
@@ -32,6 +33,8 @@ from supernet.configs import check_epochs
 from supernet.data import Dataset, iterate_batches
 from supernet.model import Supernet
 from supernet.space import SearchSpace
+from supernet.task_metrics import metric_of, task_loss
+from supernet.tasks import IMAGE_CLASSIFICATION, Task
 
 
 def arch_to_json(space: SearchSpace, arch: Sequence[str], metrics: dict | None = None) -> dict:
@@ -46,11 +49,24 @@ def arch_to_json(space: SearchSpace, arch: Sequence[str], metrics: dict | None =
     }
 
 
+def standalone_kwargs(space: SearchSpace, arch: Sequence[str], in_channels: int,
+                      num_classes: int, image_size: int, task: Task = IMAGE_CLASSIFICATION
+                      ) -> dict[str, Any]:
+    """The stand-alone class's JSON keyword arguments: the kind's, and the task's (dims, head,
+    mask) where it is not image classification (older exports stay as they were)."""
+    signal = in_channels - 1 if task.masked else in_channels
+    kwargs = space.kind.standalone_config(space, tuple(arch), signal, num_classes, image_size)
+    kwargs["in_channels"] = in_channels
+    return kwargs if task == IMAGE_CLASSIFICATION else kwargs | task.network_kwargs()
+
+
 def build_standalone(space: SearchSpace, arch: Sequence[str], in_channels: int,
-                     num_classes: int, image_size: int, supernet: Supernet | None = None
-                     ) -> nn.Module:
+                     num_classes: int, image_size: int, supernet: Supernet | None = None,
+                     task: Task = IMAGE_CLASSIFICATION) -> nn.Module:
     """Only the chosen ops; with ``supernet`` given, every weight and BN buffer is copied."""
-    kwargs = space.kind.standalone_config(space, tuple(arch), in_channels, num_classes, image_size)
+    if supernet is not None:
+        task = supernet.task
+    kwargs = standalone_kwargs(space, arch, in_channels, num_classes, image_size, task)
     model = space.kind.standalone_class()(**kwargs)
     if supernet is not None:
         if supernet.space != space or (supernet.in_channels, supernet.num_classes) != (
@@ -68,7 +84,7 @@ def build_standalone(space: SearchSpace, arch: Sequence[str], in_channels: int,
 _MODEL_FILE = '''"""Stand-alone network exported by NAS Navigator; needs only PyTorch.
 
 Architecture: {arch}
-Input: float32 NCHW images, shape (N, {in_channels}, {image_size}, {image_size}), scaled as the
+Input: float32 {layout}, shape (N, {in_channels}, {shape}), scaled as the
 training data was before standardisation ({note}). The module standardises them itself with
 INPUT_MEAN / INPUT_STD, the per-channel statistics of the training split.
 Load it with:  from model import load; net = load()  (eval mode; BatchNorm statistics
@@ -89,11 +105,12 @@ class StandardisedInput(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
-        self.register_buffer("mean", torch.tensor(INPUT_MEAN).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(INPUT_STD).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(INPUT_MEAN), persistent=False)
+        self.register_buffer("std", torch.tensor(INPUT_STD), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.mean) / self.std)
+        shape = (1, -1) + (1,) * (x.dim() - 2)  # images (N, C, H, W) or series (N, C, L)
+        return self.net((x - self.mean.view(shape)) / self.std.view(shape))
 
 
 def load(weights: str | None = "weights.pt") -> StandardisedInput:
@@ -120,7 +137,8 @@ class InputScaling:
         if not data.input_mean:
             raise ValueError(f"dataset {data.name!r} does not record its standardisation; load "
                              "it with supernet.data.load_dataset")
-        note = "digits: pixel / 16" if data.name == "digits" else "pixel / 255"
+        note = ("digits: pixel / 16" if data.name == "digits" else "pixel / 255"
+                if data.task == IMAGE_CLASSIFICATION else "as loaded")
         return cls(tuple(data.input_mean), tuple(data.input_std), note)
 
     @classmethod
@@ -135,7 +153,8 @@ def write_standalone(out_dir: str | Path, space: SearchSpace, arch: Sequence[str
                      in_channels: int, num_classes: int, image_size: int,
                      supernet: Supernet | None = None, metrics: dict | None = None, *,
                      model: nn.Module | None = None, scaling: InputScaling | None = None,
-                     extra: dict[str, Any] | None = None) -> dict[str, Path]:
+                     extra: dict[str, Any] | None = None,
+                     task: Task = IMAGE_CLASSIFICATION) -> dict[str, Path]:
     """Write ``model.py``, ``weights.pt`` and ``arch.json`` into ``out_dir``.
 
     ``model``: the stand-alone network whose weights to save (trained or recalibrated);
@@ -145,50 +164,50 @@ def write_standalone(out_dir: str | Path, space: SearchSpace, arch: Sequence[str
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if model is None:
-        model = build_standalone(space, arch, in_channels, num_classes, image_size, supernet)
+        model = build_standalone(space, arch, in_channels, num_classes, image_size, supernet, task)
+    task = supernet.task if supernet is not None else task
     scaling = scaling or InputScaling.identity(in_channels)
     if len(scaling.mean) != in_channels or len(scaling.std) != in_channels:
         raise ValueError(f"input scaling has {len(scaling.mean)} channels, the network "
                          f"{in_channels}; pass the dataset's InputScaling")
     paths = {"model": out / "model.py", "weights": out / "weights.pt", "json": out / "arch.json"}
     net_class = space.kind.standalone_class()
+    layout = "NCL series" if task.dims == 1 else "NCHW images"
+    if task.masked:
+        layout += " (last channel: 1 on real samples, 0 on padding)"
+    shape = ", ".join([str(image_size)] * task.dims)
     source = _MODEL_FILE.format(
         arch=space.to_string(arch), net_class=net_class.__name__, in_channels=in_channels,
-        image_size=image_size, note=scaling.note, mean=list(scaling.mean), std=list(scaling.std),
+        layout=layout, shape=shape, note=scaling.note, mean=list(scaling.mean), std=list(scaling.std),
         ops_source=inspect.getsource(sys.modules[net_class.__module__]).replace(
             "from __future__ import annotations\n", ""),
-        config=json.dumps(space.kind.standalone_config(space, tuple(arch), in_channels,
-                                                       num_classes, image_size), indent=4),
+        config=pprint.pformat(standalone_kwargs(space, arch, in_channels, num_classes,
+                                                image_size, task), sort_dicts=False),
     )
     paths["model"].write_text(source)
     paths["readme"] = out / "README.txt"
     paths["readme"].write_text(
         f"{space.to_string(arch)}\nLoad it with PyTorch only, from this folder: "
-        "import model; net = model.load()  # eval mode; net(x) takes float NCHW images "
-        f"({scaling.note}) of shape (N, {in_channels}, {image_size}, {image_size}); "
+        f"import model; net = model.load()  # eval mode; net(x) takes float {layout} "
+        f"({scaling.note}) of shape (N, {in_channels}, {shape}); "
         "metrics in arch.json\n")
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, paths["weights"])
     doc = arch_to_json(space, arch, metrics) | {"in_channels": in_channels,
                                                 "num_classes": num_classes,
                                                 "image_size": image_size,
-                                                "input": scaling.to_dict()} | dict(extra or {})
+                                                "input": scaling.to_dict(),
+                                                "task": task.describe()} | dict(extra or {})
     paths["json"].write_text(json.dumps(doc, indent=2))
     return paths
-
-
-@torch.no_grad()
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:
-    model.eval()
-    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
-                  for i in range(0, len(y), batch))
-    return correct / max(len(y), 1)
 
 
 def train_standalone(model: nn.Module, data: Dataset, epochs: int, lr: float = 0.05,
                      batch_size: int = 128, seed: int = 0, device: str = "cpu",
                      weight_decay: float = 5e-4) -> dict[str, Any]:
-    """Train a stand-alone network from its current weights and report its real accuracy;
-    ``curve`` holds each epoch's mean training loss and validation accuracy."""
+    """Train a stand-alone network from its current weights and report its real metric
+    (``val_<metric>``, ``test_<metric>``: accuracy, or relative L2 for a field);
+    ``curve`` holds each epoch's mean training loss and validation metric."""
+    task, key = data.task, data.task.metric
     epochs = check_epochs(epochs, "epochs")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -207,7 +226,7 @@ def train_standalone(model: nn.Module, data: Dataset, epochs: int, lr: float = 0
         epoch_loss, epoch_seen = 0.0, 0
         for x, y in iterate_batches(x_tr, y_tr, batch_size, rng):
             opt.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x), y)
+            loss = task_loss(task, model(x), y)
             loss.backward()
             opt.step()
             sched.step()
@@ -215,10 +234,10 @@ def train_standalone(model: nn.Module, data: Dataset, epochs: int, lr: float = 0
             epoch_seen += len(y)
         loss_sum, seen = loss_sum + epoch_loss, seen + epoch_seen
         curve.append({"epoch": epoch, "train_loss": epoch_loss / max(epoch_seen, 1),
-                      "val_accuracy": _accuracy(model, x_val, y_val)})
+                      f"val_{key}": metric_of(task, model, x_val, y_val)})
     return {
-        "val_accuracy": _accuracy(model, x_val, y_val),
-        "test_accuracy": _accuracy(model, data.x_test.to(device), data.y_test.to(device)),
+        f"val_{key}": metric_of(task, model, x_val, y_val),
+        f"test_{key}": metric_of(task, model, data.x_test.to(device), data.y_test.to(device)),
         "train_loss": loss_sum / max(seen, 1),
         "seconds": time.perf_counter() - started,
         "curve": curve,
@@ -266,9 +285,10 @@ def load_written(model_file: str | Path) -> nn.Module:
 
 
 def raw_images(x: torch.Tensor, scaling: InputScaling) -> torch.Tensor:
-    """Standardised images back in the scale an export takes (digits: pixel / 16)."""
-    mean = torch.tensor(scaling.mean, dtype=x.dtype).view(1, -1, 1, 1)
-    std = torch.tensor(scaling.std, dtype=x.dtype).view(1, -1, 1, 1)
+    """Standardised images (or series) back in the scale an export takes (digits: pixel / 16)."""
+    shape = (1, -1) + (1,) * (x.dim() - 2)
+    mean = torch.tensor(scaling.mean, dtype=x.dtype).view(shape)
+    std = torch.tensor(scaling.std, dtype=x.dtype).view(shape)
     return x * std + mean
 
 
@@ -284,9 +304,10 @@ def export_model(out_dir: str | Path, space: SearchSpace, arch: Sequence[str], d
     """
     arch = space.validate_arch(arch)
     model = build_standalone(space, arch, data.in_channels, data.num_classes, data.image_size,
-                             supernet)
+                             supernet, data.task)
+    task, key = data.task, data.task.metric
     metrics: dict[str, Any] = {"weights": "supernet" if supernet is not None else "fresh",
-                               "train_epochs": train_epochs}
+                               "train_epochs": train_epochs, "metric": key}
     if train_epochs:
         trained = train_standalone(model, data, train_epochs, device=device)
         metrics |= {"train_loss": trained["train_loss"], "train_seconds": trained["seconds"],
@@ -294,12 +315,16 @@ def export_model(out_dir: str | Path, space: SearchSpace, arch: Sequence[str], d
     model = recalibrate_batchnorm(model.cpu(), data.x_train)
     scaling = InputScaling.of(data)
     paths = write_standalone(out_dir, space, arch, data.in_channels, data.num_classes,
-                             data.image_size, model=model, scaling=scaling, extra=extra)
+                             data.image_size, model=model, scaling=scaling, extra=extra,
+                             task=task)
     loaded = load_written(paths["model"])
-    metrics |= {"val_accuracy": _accuracy(loaded, raw_images(data.x_val, scaling), data.y_val),
-                "test_accuracy": _accuracy(loaded, raw_images(data.x_test, scaling), data.y_test),
-                "test_images": len(data.y_test), "measured": "loaded from the written files"}
+    metrics |= {
+        f"val_{key}": metric_of(task, loaded, raw_images(data.x_val, scaling), data.y_val),
+        f"test_{key}": metric_of(task, loaded, raw_images(data.x_test, scaling), data.y_test),
+        "test_images": len(data.y_test), "measured": "loaded from the written files"}
     doc = json.loads(paths["json"].read_text())
     doc["metrics"] = metrics
+    if task.head == "field":  # the network predicts the target divided by this
+        doc["target_std"] = data.target_std
     paths["json"].write_text(json.dumps(doc, indent=2))
     return paths, metrics

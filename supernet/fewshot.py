@@ -64,7 +64,8 @@ class FewShotSupernet(Supernet):
         self.subnets = nn.ModuleList(copy.deepcopy(parent) for _ in self.keys)
         self.is_split: torch.Tensor
         self.register_buffer("is_split", torch.zeros((), dtype=torch.bool))
-        self._setup(space, parent.in_channels, parent.num_classes, parent.image_size)
+        self._setup(space, parent.in_channels, parent.num_classes, parent.image_size,
+                    parent.task)
 
     @property
     def split(self) -> bool:

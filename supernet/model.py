@@ -14,6 +14,7 @@ input node is fed only by 'none' edges, although ``forward`` skips it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from torch import nn
 from supernet.blocks import ChainNetwork
 from supernet.ops import Cell, CellNetwork
 from supernet.space import SearchSpace
+from supernet.tasks import IMAGE_CLASSIFICATION, Task
 
 
 def _count_macs(module: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
@@ -32,14 +34,14 @@ def _count_macs(module: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
 
     def hook(mod: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
         nonlocal total
-        if isinstance(mod, nn.Conv2d):
-            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        if isinstance(mod, (nn.Conv1d, nn.Conv2d)):
+            k = math.prod(mod.kernel_size) * mod.in_channels // mod.groups
             total += out.numel() * k
         elif isinstance(mod, nn.Linear):
             total += mod.in_features * mod.out_features
 
     handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
+               if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))]
     try:
         out = module(x)
     finally:
@@ -71,8 +73,9 @@ class Supernet(nn.Module):
         return super().__new__(cls)
 
     def _setup(self, space: SearchSpace, in_channels: int, num_classes: int,
-               image_size: int) -> None:
+               image_size: int, task: Task) -> None:
         self.space = space
+        self.task = task
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.image_size = image_size
@@ -135,7 +138,8 @@ class Supernet(nn.Module):
 
     def _input(self) -> torch.Tensor:
         device = next(self.parameters()).device
-        return torch.zeros(1, self.in_channels, self.image_size, self.image_size, device=device)
+        spatial = (self.image_size,) * self.task.dims
+        return torch.zeros(1, self.in_channels, *spatial, device=device)
 
     def params(self, arch: Sequence[str]) -> int:
         arch = self.space.validate_arch(arch)
@@ -150,23 +154,26 @@ class Supernet(nn.Module):
     def config(self) -> dict:
         """What is needed to rebuild this supernet (stored in checkpoints and exports)."""
         return {"template": self.space.to_dict(), "in_channels": self.in_channels,
-                "num_classes": self.num_classes, "image_size": self.image_size}
+                "num_classes": self.num_classes, "image_size": self.image_size,
+                "task": self.task.to_dict()}
 
     @classmethod
     def from_config(cls, config: dict) -> Supernet:
+        task = Task.from_dict(config["task"]) if "task" in config else IMAGE_CLASSIFICATION
         return Supernet(SearchSpace.from_dict(config["template"]), config["in_channels"],
-                        config["num_classes"], config["image_size"])
+                        config["num_classes"], config["image_size"], task)
 
 
 class CellSupernet(Supernet, CellNetwork):
     """Every candidate op of every edge of every cell, NAS-Bench-201 style."""
 
     def __init__(self, space: SearchSpace, in_channels: int, num_classes: int,
-                 image_size: int) -> None:
+                 image_size: int, task: Task = IMAGE_CLASSIFICATION) -> None:
         t = space.template
         CellNetwork.__init__(self, t.n_nodes, [cp.candidates for cp in space], t.C,
-                             t.cells_per_stage, t.n_stages, in_channels, num_classes)
-        self._setup(space, in_channels, num_classes, image_size)
+                             t.cells_per_stage, t.n_stages, in_channels, num_classes,
+                             **task.network_kwargs())
+        self._setup(space, in_channels, num_classes, image_size, task)
 
     def path_modules(self, arch: Sequence[str]) -> Iterator[nn.Module]:
         arch = self.space.validate_arch(arch)
@@ -180,7 +187,8 @@ class CellSupernet(Supernet, CellNetwork):
 
     def _measure_costs(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
         """Edge costs summed over cells; an edge op's input shape does not depend on the path."""
-        fixed_macs, x = _count_macs(self.stem, self._input())
+        x = self._input()
+        fixed_macs, x = _count_macs(self.stem, x[:, :-1] if self.task.masked else x)
         fixed_params = _n_params(self.stem) + _n_params(self.lastact) + _n_params(self.classifier)
         per_edge: list[dict[str, tuple[int, int]]] = [
             {op: (0, 0) for op in cp.candidates} for cp in self.space
@@ -196,7 +204,8 @@ class CellSupernet(Supernet, CellNetwork):
                 macs, x = _count_macs(layer, x)
                 fixed_macs += macs
                 fixed_params += _n_params(layer)
-        fixed_macs += self.classifier.in_features * self.classifier.out_features
+        fixed_macs += _count_macs(self.classifier, x)[0] if self.task.head == "field" else (
+            _count_macs(self.classifier, x.flatten(2).mean(2))[0])
         return fixed_params, fixed_macs, per_edge
 
 
@@ -204,13 +213,14 @@ class ChainSupernet(Supernet, ChainNetwork):
     """Every candidate block of every layer of a chain template, and every head."""
 
     def __init__(self, space: SearchSpace, in_channels: int, num_classes: int,
-                 image_size: int) -> None:
+                 image_size: int, task: Task = IMAGE_CLASSIFICATION) -> None:
         template = space.template
-        template.output_shapes(in_channels, image_size, num_classes)
+        signal_channels = in_channels - 1 if task.masked else in_channels
+        template.output_shapes(signal_channels, image_size, num_classes)
         ChainNetwork.__init__(
             self, [[b.to_dict() for b in blocks] for _, blocks in template.blocks_per_choice()],
-            in_channels, num_classes)
-        self._setup(space, in_channels, num_classes, image_size)
+            in_channels, num_classes, **task.network_kwargs())
+        self._setup(space, in_channels, num_classes, image_size, task)
 
     def path_modules(self, arch: Sequence[str]) -> Iterator[nn.Module]:
         arch = self.space.validate_arch(arch)
@@ -226,6 +236,7 @@ class ChainSupernet(Supernet, ChainNetwork):
     def _measure_costs(self) -> tuple[int, int, list[dict[str, tuple[int, int]]]]:
         """A chain has no fixed part; each choice point sees one input shape whatever the path."""
         x = self._input()
+        x = x[:, :-1] if self.task.masked else x
         per_cp = []
         for blocks in self.candidates():
             costs = {}

@@ -51,6 +51,7 @@ from supernet.export import build_standalone
 from supernet.model import _count_macs
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
+from supernet.tasks import IMAGE_CLASSIFICATION, Task
 
 ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 """``(model, x, y) -> score``: ``model`` maps a batch ``x`` (N x C x H x W) to logits."""
@@ -284,6 +285,15 @@ PROXIES: dict[str, ProxyFn] = {
 }
 """Every proxy by name; all are "higher is better"."""
 
+TASK_AGNOSTIC_PROXIES: tuple[str, ...] = ("params", "flops")
+"""The proxies that are costs, not scores of a batch: they hold for every task. The others
+were designed on (and read) image batches with class labels (cross-entropy, logits), so
+1-D series and field regression refuse them (:class:`ProxyScorer`)."""
+
+
+def image_only_proxies(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(n for n in names if n not in TASK_AGNOSTIC_PROXIES)
+
 
 def score(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """One proxy of ``model`` on the batch ``(x, y)``; the model is left unchanged."""
@@ -310,19 +320,27 @@ class ProxyScorer:
     proxies: tuple[str, ...] = tuple(PROXIES)
     seed: int = 0
     device: str = "cpu"
+    task: Task = IMAGE_CLASSIFICATION
 
     def __post_init__(self) -> None:
         self.proxies = check_proxies(self.proxies)
+        refused = image_only_proxies(self.proxies) if not self.task.image_only else ()
+        if refused:
+            raise ValueError(
+                f"the proxies {', '.join(refused)} are defined for image classification only "
+                f"(they score 2-D image batches against class labels); for a task scored by "
+                f"{self.task.label()} use only {', '.join(TASK_AGNOSTIC_PROXIES)}")
 
     def build(self, arch: Sequence[str], image_size: int) -> nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             model = build_standalone(self.space, arch, self.in_channels, self.num_classes,
-                                     image_size)
+                                     image_size, task=self.task)
         return model.to(self.device)
 
     def _check_batch(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[0] != len(y):
+        if (x.dim() != 2 + self.task.dims or x.shape[1] != self.in_channels
+                or x.shape[0] != len(y)):
             raise ValueError(
                 f"expected x of shape N x {self.in_channels} x H x W and N labels, got x "
                 f"{tuple(x.shape)} and {len(y)} labels"

@@ -44,10 +44,13 @@ class CandidateRecord:
         return validate(cls, data, "candidate record")
 
 
-def best_distinct(records: Sequence[CandidateRecord], k: int) -> list[CandidateRecord]:
-    """The ``k`` most accurate distinct architectures (each at its best evaluation)."""
+def best_distinct(records: Sequence[CandidateRecord], k: int,
+                  higher_is_better: bool = True) -> list[CandidateRecord]:
+    """The ``k`` best distinct architectures (each at its best evaluation) by the recorded
+    metric in its direction (``higher_is_better`` False: a relative L2 error, lowest first)."""
+    sign = 1.0 if higher_is_better else -1.0
     best: dict[str, CandidateRecord] = {}
     for record in records:
-        if record.arch not in best or record.accuracy > best[record.arch].accuracy:
+        if record.arch not in best or sign * record.accuracy > sign * best[record.arch].accuracy:
             best[record.arch] = record
-    return sorted(best.values(), key=lambda r: r.accuracy, reverse=True)[:k]
+    return sorted(best.values(), key=lambda r: sign * r.accuracy, reverse=True)[:k]

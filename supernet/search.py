@@ -10,7 +10,9 @@ some). An architecture already evaluated is never proposed again. Every proposal
 constraints, so a prune or lock made mid-search applies to the next generation.
 ``SearchConfig.strategy`` names a registered strategy (``register_strategy``), which
 picks the pool children are bred from: ``evolution`` as above, ``random`` none at all,
-so every proposal is a fresh sample of the steering state.
+so every proposal is a fresh sample of the steering state. A strategy may also bring its
+own breeder in place of crossover and mutation: ``latent`` (``supernet/latent_search.py``)
+mutates in the learned embedding.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -68,15 +71,23 @@ Strategy = Callable[["EvolutionarySearch", list[Arch]], list[Arch]]
 """The pool a generation's children are bred from, given the (projected) focus set;
 an empty pool makes every proposal a fresh sample of the steering state."""
 
+Breeder = Callable[["EvolutionarySearch", Arch, set[Arch]], Arch]
+"""A child of a parent, given what this generation already proposed (instead of crossover
+and mutation); it must return an allowed architecture, or the parent when it finds none."""
+
 _STRATEGIES: dict[str, Strategy] = {}
+_BREEDERS: dict[str, Breeder] = {}
 
 
-def register_strategy(name: str) -> Callable[[Strategy], Strategy]:
-    """Decorator: make a breeding-pool strategy available as ``SearchConfig.strategy = name``."""
+def register_strategy(name: str, breed: Breeder | None = None) -> Callable[[Strategy], Strategy]:
+    """Decorator: make a breeding-pool strategy available as ``SearchConfig.strategy = name``;
+    ``breed`` replaces crossover and mutation for it."""
     def register(strategy: Strategy) -> Strategy:
         if name in _STRATEGIES:
             raise ValueError(f"search strategy {name!r} is already registered")
         _STRATEGIES[name] = strategy
+        if breed is not None:
+            _BREEDERS[name] = breed
         return strategy
     return register
 
@@ -106,6 +117,8 @@ class EvolutionarySearch:
         self.warm_start: list[Arch] = []
         # What parents are chosen by (the analyst's "rank by"); None: the recorded accuracy.
         self.rank_key: Callable[[Arch], float] | None = None
+        # Where a strategy's fitted encoder is cached (the worker's map cache); not saved.
+        self.encoder_cache: Path | None = None
 
     def set_params(self, **changes: Any) -> None:
         """Change search parameters live; validated as a whole, nothing changes on error."""
@@ -133,10 +146,13 @@ class EvolutionarySearch:
         allowed.sort(key=self.rank_key or self.archive.__getitem__, reverse=True)
         return allowed[: self.config.parents]
 
-    def _child(self, pool: list[Arch]) -> tuple[Arch, Arch | None]:
+    def _child(self, pool: list[Arch], proposed: set[Arch]) -> tuple[Arch, Arch | None]:
         if not pool:
             return self.steering.sample(self.rng), None
         parent = pool[self.rng.integers(len(pool))]
+        breed = _BREEDERS.get(self.config.strategy)
+        if breed is not None:
+            return breed(self, parent, proposed), parent
         child = parent
         if len(pool) > 1 and self.rng.random() < self.config.crossover_prob:
             other = pool[self.rng.integers(len(pool))]
@@ -162,7 +178,7 @@ class EvolutionarySearch:
         for _ in range(self.config.population * 20):
             if len(out) >= budget:
                 break
-            arch, parent = self._child(pool)
+            arch, parent = self._child(pool, proposed)
             if arch in proposed or arch in self.archive:
                 continue
             if self.constraint is not None and not self.constraint(arch):
@@ -226,3 +242,6 @@ def _evolution(search: EvolutionarySearch, focus: list[Arch]) -> list[Arch]:
 @register_strategy("random")
 def _random(search: EvolutionarySearch, focus: list[Arch]) -> list[Arch]:
     return []
+
+
+import supernet.latent_search  # noqa: E402,F401 - registers "latent" (torch only when it runs)

@@ -41,6 +41,7 @@ from supernet.progress import TrainProgress
 from supernet.samplers import sample_paths
 from supernet.space import Arch
 from supernet.steering import SteeringState
+from supernet.task_metrics import loss_and_metric_sums, task_loss
 
 
 def device_problem(name: str) -> str | None:
@@ -94,7 +95,7 @@ class Trainer:
         # fp16 (GPUs without bf16) needs loss scaling, or small gradients flush to zero
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.amp_dtype == torch.float16)
-        self.loss_fn = nn.CrossEntropyLoss()
+        self.task = data.task
         self.rng = np.random.default_rng(config.seed)
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
         self.epochs = config.epochs
@@ -145,16 +146,20 @@ class Trainer:
         self.supernet.train()
         self.optimizer.zero_grad(set_to_none=True)
         teacher_logits, trained = self._teach(x, y, share, len(paths))
-        total_loss, correct = 0.0, 0
+        total_loss, correct = 0.0, 0.0  # correct: the summed metric (relative L2 for a field)
         for path in paths:
             with self._autocast():
                 logits = self.supernet(x, path)
-                loss = distillation_loss(logits.float(), y, teacher_logits,
-                                         self.config.distill_weight,
-                                         self.config.distill_temperature) * share / len(paths)
+                if self.task.kind == "classification":
+                    loss = distillation_loss(logits.float(), y, teacher_logits,
+                                             self.config.distill_weight,
+                                             self.config.distill_temperature)
+                else:
+                    loss = task_loss(self.task, logits.float(), y)
+                loss = loss * share / len(paths)
             self.scaler.scale(loss).backward()
             total_loss += loss.item()
-            correct += int((logits.argmax(1) == y).sum())
+            correct += loss_and_metric_sums(self.task, logits.detach().float(), y)[1]
         total_loss, correct, n = self._synchronise(paths + trained, total_loss, correct, len(y))
         self.scaler.unscale_(self.optimizer)
         if self.config.grad_clip > 0:
@@ -177,7 +182,7 @@ class Trainer:
         teacher = largest_path(self.supernet, self.steering)
         with self._autocast():
             logits = self.supernet(x, teacher)
-            loss = self.loss_fn(logits.float(), y) * share / n_paths
+            loss = task_loss(self.task, logits.float(), y) * share / n_paths
         self.scaler.scale(loss).backward()
         return logits.detach().float(), [teacher]
 
@@ -187,8 +192,8 @@ class Trainer:
         """This process's rows of the step's batch, their share of it, and the step's paths."""
         return batch, 1.0, paths
 
-    def _synchronise(self, paths: list[Arch], loss: float, correct: int,
-                     n: int) -> tuple[float, int, int]:
+    def _synchronise(self, paths: list[Arch], loss: float, correct: float,
+                     n: int) -> tuple[float, float, int]:
         """Combine gradients and step statistics of all processes (after backward)."""
         return loss, correct, n
 

@@ -23,6 +23,7 @@ from supernet.paths import Roots
 if TYPE_CHECKING:
     import torch
 
+    from supernet.archlock.objective import ArchLockObjective
     from supernet.configs import EngineConfig
     from supernet.fitness import FitnessTable
     from supernet.latency_budget import LatencyObjective
@@ -90,7 +91,15 @@ class Engine(Protocol):
     def archive(self) -> list[CandidateRecord]: ...
 
     @property
+    def higher_is_better(self) -> bool:
+        """The direction of the records' metric (the dataset's task)."""
+        ...
+
+    @property
     def latency(self) -> LatencyObjective: ...
+
+    @property
+    def archlock(self) -> ArchLockObjective | None: ...
 
     @property
     def trainer(self) -> TrainerView: ...

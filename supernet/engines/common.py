@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from supernet.archlock.objective import ArchLockObjective
 from supernet.estimators import (
     ENSEMBLE,
     RANK_BY_DEFAULT,
@@ -30,6 +31,7 @@ from supernet.records import CandidateRecord, best_distinct
 from supernet.search import EvolutionarySearch
 from supernet.space import Arch, SearchSpace
 from supernet.steering import SteeringState
+from supernet.tasks import rank_value
 from supernet.train import save_atomic
 
 if TYPE_CHECKING:
@@ -77,6 +79,24 @@ class EngineBase(ABC):
         self.latency = LatencyObjective(self.space)
         self.search.constraint = self.latency.allows
         self.rank_by = RANK_BY_DEFAULT  # the estimator that ranks (supernet/estimators.py)
+        if not self.higher_is_better:
+            self._apply_rank_by()
+        locking = self.config.archlock
+        if locking is not None and not self.higher_is_better:
+            raise ValueError("archlock keeps the source's accuracy and lowers the targets'; this "
+                             "task's metric is an error to minimise: search it without archlock")
+        self.archlock = None if locking is None else ArchLockObjective(locking, self.space)
+
+    @property
+    def higher_is_better(self) -> bool:
+        """The direction of the records' metric (``accuracy`` holds the task's metric: a
+        relative L2 error for a field task, which every ranking here then minimises)."""
+        task = getattr(getattr(self, "data", None), "task", None)
+        return task is None or bool(task.higher_is_better)
+
+    def _custom_rank(self) -> bool:
+        """Whether rankings need a key other than the recorded metric, highest first."""
+        return self.rank_by != RANK_BY_DEFAULT or not self.higher_is_better
 
     @property
     def device(self) -> torch.device:
@@ -108,9 +128,15 @@ class EngineBase(ABC):
         if self.records_ensemble:  # each record's score ranked among all evaluated so far
             for r, value in zip(records, ensemble_scores(self.archive)[-len(records):]):
                 r.scores[ENSEMBLE] = value
-        if self.rank_by != RANK_BY_DEFAULT:
+        if self._custom_rank():
             self._apply_rank_by()
+        self._observe_archlock()
         return records
+
+    def _observe_archlock(self) -> None:
+        """ArchLock's fitness into the records, and its parents' key (supernet/archlock/)."""
+        if self.archlock is not None:
+            self.search.rank_key = self.archlock.observe(self.archive, self.search.generation)
 
     def set_rank_by(self, estimator: str) -> None:
         """Rank the leaderboard, the fitness table and evolution's parents by ``estimator``
@@ -122,11 +148,11 @@ class EngineBase(ABC):
 
     def _apply_rank_by(self) -> None:
         self.fitness = FitnessTable(self.space)
-        if self.rank_by == RANK_BY_DEFAULT:
+        if not self._custom_rank():
             self.search.rank_key = None
             self.fitness.update(self.archive)
             return
-        values = values_by_arch(self.archive, self.rank_by)
+        values = self._rank_values()
         by_arch = {self.space.from_string(a): v for a, v in values.items()}
         self.search.rank_key = lambda arch: by_arch.get(arch, -math.inf)
         self.fitness.update(self.archive, key=lambda r: values[r.arch])
@@ -145,11 +171,18 @@ class EngineBase(ABC):
 
     def leaderboard(self, k: int = 10) -> list[CandidateRecord]:
         """Best distinct architectures seen, by the family's accuracy or the "rank by"."""
-        if self.rank_by == RANK_BY_DEFAULT:
+        if not self._custom_rank():
             return best_distinct(self.archive, k)
-        values = values_by_arch(self.archive, self.rank_by)
-        distinct = best_distinct(self.archive, len(self.archive))
+        values = self._rank_values()
+        distinct = best_distinct(self.archive, len(self.archive), self.higher_is_better)
         return sorted(distinct, key=lambda r: values[r.arch], reverse=True)[:k]
+
+    def _rank_values(self) -> dict[str, float]:
+        """Each evaluated arch's ranking value, higher = better: the "rank by" estimator's,
+        or the metric turned by its direction (:func:`supernet.tasks.rank_value`)."""
+        if self.rank_by != RANK_BY_DEFAULT:
+            return values_by_arch(self.archive, self.rank_by)
+        return {r.arch: rank_value(r.accuracy, self.higher_is_better) for r in self.archive}
 
     def archive_as_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.archive]
@@ -167,8 +200,9 @@ class EngineBase(ABC):
         self.fitness = FitnessTable(self.space)
         self.fitness.update(self.archive)
         self.rank_by = state.get("rank_by", RANK_BY_DEFAULT)
-        if self.rank_by != RANK_BY_DEFAULT:
+        if self._custom_rank():
             self._apply_rank_by()
+        self._observe_archlock()
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import torch
 from supernet.export import build_standalone
 from supernet.hardware.checks import positive_int
 from supernet.space import Arch, SearchSpace
+from supernet.tasks import IMAGE_CLASSIFICATION, Task
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -44,8 +45,9 @@ class LatencyMeter:
     def __init__(self, space: SearchSpace, in_channels: int, image_size: int,
                  num_classes: int = 10, device: str | torch.device = "cpu",
                  batch_size: int = 32, warmup: int = 3, repeats: int = 10,
-                 seed: int = 0, group_size: int = 64) -> None:
+                 seed: int = 0, group_size: int = 64, task: Task = IMAGE_CLASSIFICATION) -> None:
         self.space = space
+        self.task = task
         self.in_channels = positive_int("in_channels", in_channels)
         self.image_size = positive_int("image_size", image_size)
         self.num_classes = positive_int("num_classes", num_classes)
@@ -68,12 +70,13 @@ class LatencyMeter:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             model = build_standalone(self.space, arch, self.in_channels, self.num_classes,
-                                     self.image_size)
+                                     self.image_size, task=self.task)
         return model.to(self.device).eval()
 
     def _input(self, batch: int) -> torch.Tensor:
         gen = torch.Generator().manual_seed(self.seed)
-        x = torch.randn(batch, self.in_channels, self.image_size, self.image_size, generator=gen)
+        spatial = (self.image_size,) * self.task.dims
+        x = torch.randn(batch, self.in_channels, *spatial, generator=gen)
         return x.to(self.device)
 
     def _time_once(self, model: torch.nn.Module, x: torch.Tensor) -> float:

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from supernet.archlock.objective import UNKNOWN_TARGET, target_key
+from supernet.archlock.unknown import SimulatedTarget
 from supernet.configs import EngineConfig, check_epochs
 from supernet.engines import register_engine
 from supernet.engines.common import EngineBase
@@ -107,6 +109,8 @@ class TabularEngine(EngineBase):
             table = table.with_dataset(dataset)
         self.table: BenchmarkTable = table
         self._check_coverage()
+        self._targets = self._target_columns()
+        self._unknown = self._unknown_target()
         info = dataset_info(table.dataset)
         self.data = DatasetInfo(f"table {table.dataset}", info.in_channels, info.num_classes,
                                 info.image_size)
@@ -127,6 +131,25 @@ class TabularEngine(EngineBase):
                              f"{self.space.size():,} architectures of this space "
                              f"(e.g. {missing!r} is missing); tabular mode needs all of them")
 
+    def _target_columns(self) -> dict[str, BenchmarkTable]:
+        """The table columns ArchLock locks against (``config.archlock.targets``)."""
+        if self.config.archlock is None:
+            return {}
+        unknown = [t for t in self.config.archlock.targets if t not in self.table.datasets]
+        if unknown:
+            raise ValueError(f"archlock target(s) {unknown} are not columns of the table; "
+                             f"its accuracy columns are {self.table.datasets}")
+        return {name: self.table.with_dataset(name) for name in self.config.archlock.targets}
+
+    def _unknown_target(self) -> SimulatedTarget | None:
+        """ArchLock's unknown target (``unknown_target``), learnt from every accuracy column
+        of the table (the source alone when it has no other)."""
+        locking = self.config.archlock
+        if locking is None or not locking.unknown_target:
+            return None
+        tasks = {name: self.table.with_dataset(name).lookup for name in self.table.datasets}
+        return SimulatedTarget(self.space, locking, tasks, self.table.dataset, self.config.seed)
+
     # -- search ---------------------------------------------------------------------------
     def _evaluate(self, proposals: list[tuple[Arch, str | None]],
                   generation: int) -> list[CandidateRecord]:
@@ -136,11 +159,16 @@ class TabularEngine(EngineBase):
         text = self.space.to_string(arch)
         entry = self.table.entry(text)
         rank, percentile = self.table.true_rank(text)
+        scores = {"table_rank": float(rank), "table_percentile": percentile}
+        for name, column in self._targets.items():  # ArchLock: the target is another column
+            scores[target_key(name)] = column.lookup(text)
+        if self._unknown is not None:  # ArchLock-TU: predicted on simulated tasks
+            scores[target_key(UNKNOWN_TARGET)] = self._unknown.score(arch)
         return CandidateRecord(
             arch=text, index=self.space.index(arch), accuracy=entry.accuracy,
             loss=1.0 - entry.accuracy, params=entry.params, flops=entry.flops,
             latency_ms=entry.latency_ms, generation=generation, parent=parent,
-            scores={"table_rank": float(rank), "table_percentile": percentile},
+            scores=scores,
         )
 
     def host_latency(self, arch: Arch) -> float:

@@ -10,9 +10,10 @@ architectures each seed looked up.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from supernet.archlock import ArchLockConfig, target_key, target_names
 from supernet.configs import EngineConfig
 from supernet.search import SearchConfig
 from supernet.tabular.engine import TabularEngine
@@ -26,6 +27,8 @@ class SeedResult:
     best_accuracy: float
     best_percentile: float
     evaluated: int
+    targets: dict[str, float] = field(default_factory=dict)
+    """ArchLock: the target accuracies of the pick (``best_*`` is then the locked pick)."""
 
 
 def run_seeds(config: EngineConfig, table: BenchmarkTable, seeds: int,
@@ -40,9 +43,12 @@ def run_seeds(config: EngineConfig, table: BenchmarkTable, seeds: int,
         engine = TabularEngine(seeded, table=table)
         for _ in range(generations):
             engine.search_generation()
-        best = engine.leaderboard(1)[0]
+        locking = engine.archlock
+        best = engine.leaderboard(1)[0] if locking is None else locking.picked(engine.archive)
+        targets = {} if locking is None else {
+            name: best.scores[target_key(name)] for name in target_names(locking.config)}
         results.append(SeedResult(seed, best.arch, best.accuracy,
-                                  table.true_rank(best.arch)[1], len(engine.archive)))
+                                  table.true_rank(best.arch)[1], len(engine.archive), targets))
     return results
 
 
@@ -57,7 +63,8 @@ def summary(results: list[SeedResult], table: BenchmarkTable) -> dict[str, Any]:
 
 
 def tabular_config(table_path: str, column: str, population: int, strategy: str,
-                   seed: int) -> EngineConfig:
+                   seed: int, archlock: ArchLockConfig | None = None) -> EngineConfig:
     return EngineConfig(template="nb201", mode="tabular", table_path=table_path,
                         table_dataset=column, seed=seed, measure_latency=False,
-                        search=SearchConfig(strategy=strategy, population=population, seed=seed))
+                        search=SearchConfig(strategy=strategy, population=population, seed=seed),
+                        archlock=archlock)

@@ -46,3 +46,11 @@ def test_a_tiny_run_prints_the_documented_json(table: Path, capsys: pytest.Captu
 def test_an_unknown_column_is_refused_by_name(table: Path) -> None:
     with pytest.raises(ValueError, match="no accuracy column for dataset 'nope'"):
         steering.main(["--table", str(table), "--column", "nope", "--seeds", "1"])
+
+
+@pytest.mark.slow  # fits the learned encoder of NAS-Bench-201 (about 15 s)
+def test_the_latent_arm_runs_on_request(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = steering.main(["--json", "--table", str(table), "--column", "madeUpAccuracy",
+                            "--seeds", "1", "--budget", "40", "--strategies", "evolution,latent"])
+    assert set(result["strategies"]) == {"evolution", "latent"}
+    assert 1 <= result["strategies"]["latent"]["median_evals_top01"] <= 41

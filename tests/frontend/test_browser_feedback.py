@@ -11,7 +11,7 @@ import pytest
 
 from frontend import ids
 from navigator.events import CommandAck, CommandRejected, SessionState
-from tests.frontend.test_browser import _until, _wait
+from tests.frontend.test_browser import _pick, _until, _wait
 from tests.support.browser import running_session
 
 pytestmark = pytest.mark.browser
@@ -51,6 +51,14 @@ def test_controls_answer_in_place_stop_asks_and_status_tells_the_truth(browser: 
                                                received_ts=time.time()))
         _answered_within(pg, ids.TOAST, "bob: set_search_params accepted: population 30")
         assert "set_search_params" not in _text(pg, ids.TUNE_FEEDBACK)
+
+        # the search strategy is chosen next to population and mutation and sent with them
+        _pick(pg, ids.SEARCH_STRATEGY, "latent (mutate in the learned embedding, arch2vec)")
+        pg.click(f"#{ids.APPLY_PARAMS}")
+        params = _until(lambda: [c for c in worker.commands if c.type == "set_search_params"
+                                 and c.session == session], what="set_search_params")[-1]
+        assert params.args["strategy"] == "latent" and params.args["population"] == 20
+        _answered_within(pg, ids.TUNE_FEEDBACK, "set_search_params accepted")
 
         # a refusal by the worker: its reason, next to the control that sent it
         worker.sessions.pop(session)  # the synthetic worker stops answering this session

@@ -74,3 +74,66 @@ def test_fixed_map_points_never_move_and_the_density_renders(browser: Any, synth
     assert ["heatmap", "space"] in shown["traces"] and shown["density"] >= 1
     assert not any("building" in text for text in shown["annotations"])
     assert "130 candidates" in shown["title"] and "map of 15,625 of 15,625" in shown["title"]
+
+
+def test_a_refit_is_announced_and_animated(browser: Any, synthetic: tuple) -> None:
+    """Choosing another map encoding sends ``set_map_encoding``; the worker's refit (played
+    here as ``navigator/worker.py`` publishes it) is announced next to the map, the old
+    points stay until the new map places them, and the refit's figures carry a transition."""
+    server, _ = synthetic
+    session = SyntheticSession(server.bus, "refit-map", preset="tiny", seed=5)
+    session.publish_start()
+    onehot = open_fixed_map(session.space, "onehot", 0, None, method="pca")
+    path = open_fixed_map(session.space, "path", 0, None, method="pca")
+    records = session.publish_candidates(20)
+    archs = [r["arch"] for r in records]
+    server.bus.publish(session.session, MapUpdate(
+        coords={k: list(v) for k, v in onehot.place(archs).items()}, method="pca",
+        status="ready", encoding="onehot", background=onehot.density()))
+    context = observed_context(browser, viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    figure = f"""() => {{ const g = {MAP}; return {{transition: g.layout.transition || null,
+        type: g.data[0].type, traces: g.data.map(t => t.name),
+        points: Object.fromEntries(g.data[0].customdata.map((c, i) => [c[0], [g.data[0].x[i], g.data[0].y[i]]]))}}; }}"""
+    note = f"() => document.getElementById('{ids.MAP_REFIT}').textContent"
+    try:
+        page.goto(server.url)
+        _wait_live(page)
+        page.evaluate("s => window.dash_clientside.set_props('session-store', {data: s})",
+                      session.session)
+        _wait_map(page, 20)
+        _wait(page, f"() => {MAP}.data.some(t => t.name === 'space')")
+        before = page.evaluate(figure)
+        assert before["transition"] is None and page.evaluate(note) == ""
+        page.click(f"#{ids.MAP_ENCODING}")
+        page.get_by_role("option", name="path", exact=True).click()
+        command = server.bus.next_command(session.session, timeout=15)
+        assert command is not None and command.type == "set_map_encoding"
+        assert command.args == {"encoding": "path"}
+        session.ack(command)
+        server.bus.publish(session.session, MapUpdate(
+            coords={}, method="pca", status="refit", encoding="path",
+            message="re-mapping the space with the path encoding; every point moves once"))
+        _wait(page, f"() => {note}().includes('re-placing')")
+        _wait(page, f"() => ({MAP}.layout.annotations || []).some(a => a.text.includes('re-mapping'))")
+        during = page.evaluate(figure)
+        page.evaluate(f"() => {{ const g = {MAP}; window.__moved = 0;"
+                      " g.on('plotly_transitioning', () => window.__moved++); }")
+        server.bus.publish(session.session, MapUpdate(
+            coords={k: list(v) for k, v in path.place(archs).items()}, method="pca",
+            status="ready", encoding="path", background=path.density()))
+        _wait(page, f"() => {note}() === 'Map refit: encoding changed to path — points re-placed'")
+        _wait(page, f"() => !({MAP}.layout.annotations || []).some(a => a.text.includes('re-mapping'))"
+                    f" && {MAP}.data.some(t => t.name === 'space')")
+        after = page.evaluate(figure)
+        moved = page.evaluate("() => window.__moved")
+    finally:
+        context.close()
+    assert during["transition"] == {"duration": 800, "easing": "cubic-in-out"}
+    assert during["type"] == "scatter" and during["points"] == before["points"]  # old map stays
+    assert after["transition"] == during["transition"] and after["type"] == "scatter"
+    new = {a: list(xy) for a, xy in path.place(archs).items()}
+    assert after["points"] == new and after["points"] != before["points"]
+    assert "space" in after["traces"]
+    assert moved >= 1  # Plotly animated the points from the old map to the new one

@@ -92,7 +92,7 @@ def test_command_error_is_a_value_error() -> None:
     (wire("focus", args={"archs": []}), "'archs' must be a non-empty list"),
     (wire("set_search_params", args={}), "give at least one parameter"),
     (wire("set_search_params", args={"mutation_prob": 1.5}), "must be a probability in"),
-    (wire("set_search_params", args={"strategy": "annealing"}), "'evolution' or 'random'"),
+    (wire("set_search_params", args={"strategy": "annealing"}), "'evolution', 'random' or 'latent'"),
     (wire("pause", ts="noon"), "'ts' must be a number"),
     (wire("set_latency_budget", args={"budget_ms": 0}), "'budget_ms' must be a positive number"),
     (wire("set_latency_budget", args={"budget_ms": float("inf")}), "'budget_ms' must be a positive"),

@@ -51,6 +51,9 @@ SAMPLES = {
                                                                   "high": 0.3}}},
     "trust": {"rank_by": "score", "anchors": 20, "total_anchors": 40,
               "estimators": {"score": {"kendall": 0.6, "kendall_low": 0.5, "kendall_high": 0.7}}},
+    "baseline": {"arch": "a", "best_arch": "b", "metric": "relative_l2", "label": "relative L2 error",
+                 "higher_is_better": False, "value": 0.091, "best_value": 0.088, "beats": True,
+                 "budget": 1},
 }
 
 

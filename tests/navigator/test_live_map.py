@@ -58,3 +58,36 @@ def test_session_view_keeps_the_background_and_clears_points_on_a_refit() -> Non
     assert snap["x"] == [0.5, None, None] and snap["status"] == "ready"
     assert snap["background"] is None and snap["encoding"] == "path"  # the refit dropped it
     assert any("template edited" in t["text"] for t in view.timeline)
+
+
+def test_session_view_keeps_the_old_map_until_the_refit_places_the_points() -> None:
+    from navigator.events import MapUpdate
+    from navigator.session_view import SessionView
+    from tests.support.synthetic import SyntheticSession
+
+    bus = MemoryBus()
+    s = SyntheticSession(bus, "s1")
+    records = s.publish_candidates(2, fitness=False)
+    a, b = (r["arch"] for r in records)
+    grid = {"bins": 1, "extent": [-1.0, 1.0], "allowed": [[2]], "excluded": [[0]], "mapped": 2,
+            "space_size": 2}
+    view = SessionView("s1")
+    bus.publish("s1", MapUpdate(coords={a: [0.1, 0.2], b: [0.3, 0.4]}, status="ready",
+                                encoding="learned", background=grid))
+    bus.publish("s1", MapUpdate(coords={}, status="refit", encoding="path", message="re-mapping"))
+    for event in bus.history("s1"):
+        view.apply(event)
+    during = view.snapshot_map()
+    assert during["x"] == [0.1, 0.3] and during["background"] == grid  # the old map, until...
+    assert during["refit"] == {"encoding": "path", "previous": "learned", "message": "re-mapping",
+                               "version": during["version"], "placed": False}
+    new_grid = grid | {"allowed": [[1]]}
+    bus.publish("s1", MapUpdate(coords={b: [-0.5, 0.5]}, status="ready", encoding="path",
+                                background=new_grid))
+    view.apply(bus.history("s1")[-1])
+    after = view.snapshot_map()
+    assert after["x"] == [None, -0.5] and after["background"] == new_grid  # ...the new one places
+    assert after["refit"]["placed"] and after["refit"]["version"] == after["version"]
+    bus.publish("s1", MapUpdate(coords={a: [0.9, 0.9]}, status="ready", encoding="path"))
+    view.apply(bus.history("s1")[-1])
+    assert view.snapshot_map()["x"] == [0.9, -0.5]  # a later ready places, clears nothing

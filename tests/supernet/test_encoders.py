@@ -104,3 +104,19 @@ def test_chain_templates_embed(tmp_path: Path) -> None:
     for name in ("path", "onehot"):
         simple = fitted_encoder(name, space).encode(archs)
         np.testing.assert_array_equal(simple, space.one_hot_many(archs))  # a chain is one path
+
+
+def test_the_fit_takes_exactly_its_step_budget(micro_space: SearchSpace,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``steps`` bounds the fit's cost (NAS-Bench-201: 1,500 steps, about 12 s on 2 threads,
+    DEVELOPERS.md); counted in optimiser steps, not wall-clock time, so load cannot flake it."""
+    import torch
+
+    taken = []
+    step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: taken.append(1) or step(self, *a, **k))
+    for steps in (7, 23):
+        taken.clear()
+        fitted_encoder("learned", micro_space, 0, None, steps=steps)
+        assert len(taken) == steps
+    assert GraphVAEEncoder(micro_space).steps == 1500  # the default a session fits with

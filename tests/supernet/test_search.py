@@ -75,8 +75,8 @@ def test_strategies_come_from_a_registry(nb201_space: SearchSpace,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import supernet.search as search_module
 
-    assert search_module.strategy_names() == ("evolution", "random")
-    with pytest.raises(ValueError, match=r"one of \['evolution', 'random'\], got 'annealing'"):
+    assert search_module.strategy_names() == ("evolution", "random", "latent")
+    with pytest.raises(ValueError, match=r"one of \['evolution', 'random', 'latent'\], got 'annealing'"):
         SearchConfig(strategy="annealing")
     monkeypatch.setattr(search_module, "_STRATEGIES", dict(search_module._STRATEGIES))
     focus = nb201_space.from_index(42)
