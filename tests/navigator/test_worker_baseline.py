@@ -15,8 +15,10 @@ from tests.navigator.test_worker import TINY, Running, state_is
 def _baseline_of(config: dict, tmp_path: Path) -> tuple[Running, dict]:
     run = Running(MemoryBus(), tmp_path, config, extra_generations=1)
     try:
-        event = run.wait(lambda e: e.type == "baseline", timeout=60)
-        run.wait(state_is("paused"), timeout=30)  # published before the budget's pause
+        # the budget's pause comes first: both networks train on a thread of their own, so the
+        # session keeps answering commands meanwhile
+        run.wait(state_is("paused"), timeout=60)
+        event = run.wait(lambda e: e.type == "baseline", timeout=90)
     finally:
         run.stop()
     return run, event.data
