@@ -793,6 +793,9 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         # layers connect in order: move layer2 to the end and back
         titles = "() => Array.from(document.querySelectorAll('.lego-layer-title')).map(e => e.textContent).join(',')"
         _lego_click(pg, ids.LEGO_LAYER, layer=1)
+        # ▶ moves whatever is selected: wait until that is layer2, not the last-edited brick
+        _wait(pg, "() => document.querySelectorAll('.lego-layer.selected').length === 1 && "
+                  "document.querySelector('.lego-layer.selected .lego-layer-title').textContent === 'layer2'")
         pg.click(f"#{ids.LEGO_MOVE_RIGHT}")
         _wait(pg, f"() => ({titles})() === 'input,layer1,layer3,layer2,head'")
         pg.click(f"#{ids.LEGO_MOVE_LEFT}")  # the moved layer stays selected
