@@ -78,10 +78,25 @@ class EvidencePublisher:
         if n < 10 or n < self.fitted_on * self.GROWTH:
             return False
         self.fitted_on = n
-        result = model_importance(engine.space, list(archive), list(archive.values()),
-                                  engine.steering, seed=engine.search.config.seed)
+        values = [rank_value(v, engine.higher_is_better) for v in archive.values()]
+        result = model_importance(engine.space, list(archive), values, engine.steering,
+                                  seed=engine.search.config.seed)
+        if not engine.higher_is_better:  # fitted on "higher is better", shown in the metric's units
+            for key in ("partial_dependence", "potential"):
+                result[key] = {cp: {op: _in_metric_units(r) for op, r in ops.items()}
+                               for cp, ops in result[key].items()}
         self.bus.publish(self.session, Evidence(**result))
         return True
+
+
+def _in_metric_units(interval: dict[str, Any]) -> dict[str, Any]:
+    """A value with its range, fitted on the negated error, back as an error: "best reachable"
+    becomes the lowest error the model predicts, and the range's ends swap."""
+    def negated(x: Any) -> Any:
+        return -x if isinstance(x, (int, float)) else x
+
+    return {**interval, "value": negated(interval.get("value")),
+            "low": negated(interval.get("high")), "high": negated(interval.get("low"))}
 
 
 class SessionAdvisor:

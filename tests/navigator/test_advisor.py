@@ -75,3 +75,39 @@ def test_the_switch_is_a_recorded_command_and_survives_a_resume(tmp_path: Path) 
         assert SessionAdvisor(run.bus, run.session, run.worker.handle).auto_apply
     finally:
         run.stop()
+
+
+def test_evidence_of_an_error_metric_is_shown_as_errors_with_the_lowest_reachable(
+        tmp_path: Path) -> None:
+    """Darcy-like: the archive holds errors (lower is better). The model is fitted on the
+    negated error, so "best reachable" must come back as the lowest error, not the highest."""
+    import random
+    from types import SimpleNamespace
+
+    from navigator.advisor import EvidencePublisher
+    from supernet.search import SearchConfig
+    from supernet.space import SearchSpace
+    from supernet.steering import SteeringState
+
+    space = SearchSpace.from_preset("tiny")
+    rng = random.Random(0)
+    cp = space.choice_points[0]
+    good = cp.candidates[0]
+    archive = {}
+    for _ in range(60):
+        arch = tuple(rng.choice(c.candidates) for c in space.choice_points)
+        archive[arch] = (0.1 if arch[0] == good else 0.5) + rng.uniform(0, 0.02)
+    bus = MemoryBus()
+    engine = SimpleNamespace(space=space, steering=SteeringState(space), higher_is_better=False,
+                             search=SimpleNamespace(archive=archive, config=SearchConfig()))
+    assert EvidencePublisher(bus, "s").after_generation(engine)  # type: ignore[arg-type]
+    data = [e for e in bus.history("s") if e.type == "evidence"][-1].data
+    potential = data["potential"][cp.name]
+    others = [potential[op]["value"] for op in cp.candidates if op != good]
+    assert 0 < potential[good]["value"] < min(others)  # errors, the good op lowest
+    for op in cp.candidates:
+        r = data["partial_dependence"][cp.name][op]
+        assert r["low"] <= r["value"] <= r["high"]
+        # the best reachable error is at most the op's average one (not the worst reachable)
+        assert potential[op]["value"] <= r["value"] + 1e-9
+    assert data["partial_dependence"][cp.name][good]["value"] < 0.3
