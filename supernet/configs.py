@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from supernet.archlock.config import ArchLockConfig
+from supernet.datasets import eval_defaults
 from supernet.engines import check_engine_config, engine_modes, register_config_check
 from supernet.samplers import sampler_names
 from supernet.search import SearchConfig
@@ -247,6 +248,9 @@ class EngineConfig:
         if not isinstance(data, dict):  # the message callers have always matched on
             raise ValueError(f"engine config must be a mapping of settings, got "
                              f"{type(data).__name__}")
+        dataset = data.get("dataset")
+        if "eval" not in data and isinstance(dataset, str) and eval_defaults(dataset):
+            data = {**data, "eval": eval_defaults(dataset)}  # a dense task's cheaper defaults
         return parse(cls, data, "engine config", "engine setting")
 
 

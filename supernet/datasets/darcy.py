@@ -26,10 +26,6 @@ GRID = 32
 DEFAULT_SAMPLES = 1000
 MAX_SAMPLES = 20000
 HIGH, LOW = 12.0, 3.0  # FNO's permeability values
-# BatchNorm re-estimation per candidate: a field's statistics pool all 32 x 32 positions, so 64
-# fields (65,536 positions per channel) estimate them as well as 512 digits images (32,768)
-# while costing an eighth of the default 4 x 128 forward passes that dominated a search.
-EVAL_DEFAULTS = {"bn_batches": 1, "bn_batch_size": 64}
 
 
 def gaussian_field(n: int, rng: np.random.Generator, alpha: float = 2.0,

@@ -31,3 +31,13 @@ def test_darcy_re_estimates_batchnorm_on_fewer_fields(spec: str) -> None:
 def test_classification_keeps_the_defaults(spec: str) -> None:
     assert eval_defaults(spec) == {}
     assert _config(spec) == EvalConfig()
+
+
+def test_a_config_from_the_web_gets_them_too_unless_it_sets_eval() -> None:
+    """The builder sends no eval section: a darcy session started there is as cheap as the CLI's."""
+    from supernet.configs import EngineConfig
+
+    assert EngineConfig.from_dict({"dataset": "darcy:64"}).eval == EvalConfig(**eval_defaults("darcy"))
+    assert EngineConfig.from_dict({"dataset": "digits"}).eval == EvalConfig()
+    chosen = EngineConfig.from_dict({"dataset": "darcy", "eval": {"bn_batches": 3}}).eval
+    assert chosen.bn_batches == 3 and chosen.bn_batch_size == EvalConfig().bn_batch_size
