@@ -596,8 +596,9 @@ def _recently_used_block(pg: Any, space: Any, timeout: float = 20.0) -> dict:
 
 
 def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
-    """Prune an isolated block from the block view of a real session and check, in the
-    data, that no candidate evaluated after the worker acknowledged it uses that block.
+    """Prune an isolated block from the block view of a real, paused session, resume, and
+    check, in the data, that no candidate evaluated after the worker acknowledged it uses
+    that block. (Paused, the search spends none of its small space while the page is slow.)
 
     The block is one the latest generation used, and two generations of later candidates
     must avoid it, so that the check could not pass by the search simply not trying it."""
@@ -621,6 +622,7 @@ def _prune_from_block_view(pg: Any, space: Any) -> tuple[str, str]:
               " && e.data.command === 'prune_op' && e.data.args.choice_point === cp"
               " && e.data.args.op === op)", [cp, op], timeout=30_000)
     ack = [e for e in _events(pg, "command_ack") if e["data"]["command"] == "prune_op"][-1]
+    pg.click(f"#{ids.RESUME}")  # the caller paused, so the dots held still for the click
     _wait(pg, "n => (window.navigatorEvents || []).filter(e => e.type === 'candidates' "
               "&& e.seq > n).length >= 2", ack["seq"], timeout=90_000)
     later = [r["arch"] for e in _events(pg, "candidates") if e["seq"] > ack["seq"]
@@ -837,6 +839,8 @@ def test_lego_build_three_layers_start_on_digits_and_edit_while_paused(browser: 
         counted = pg.evaluate(f"({BLOCK_SUM})()")
         _wait(pg, f"n => ({BLOCK_SUM})() > n", counted, timeout=60_000)
         _shot(pg, "lego-blocks", ".panel.blocks")
+        pg.click(f"#{ids.PAUSE}")
+        _wait(pg, f"() => document.getElementById('{ids.SESSION_STATE}').textContent.includes('paused')")
         _prune_from_block_view(pg, space)
         # pause, delete layer1's sep_conv candidate and apply: the search re-enters the new space
         pg.click(f"#{ids.PAUSE}")
